@@ -1,0 +1,1 @@
+"""Ingestion: detect what a file is, store it content-addressed, announce it."""
