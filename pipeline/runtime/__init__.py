@@ -1,0 +1,20 @@
+"""Stage runtime: consume -> handle -> produce -> commit, with retries, DLQ and idempotency.
+
+It knows nothing about documents: a stage is a pure handler from one input envelope to output
+events (`StageSpec`). `LocalRunner` drives a stage in memory (tests, no broker); `KafkaWorker`
+drives it against Kafka with transactions.
+"""
+
+from pipeline.runtime.errors import PermanentError, TransientError
+from pipeline.runtime.local import LocalRunner, LocalResult
+from pipeline.runtime.stage import Emit, StageSpec, decode_envelope
+
+__all__ = [
+    "Emit",
+    "LocalResult",
+    "LocalRunner",
+    "PermanentError",
+    "StageSpec",
+    "TransientError",
+    "decode_envelope",
+]
