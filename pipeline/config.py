@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, Field
@@ -55,6 +55,33 @@ class KafkaSecurity(BaseModel):
         return cfg
 
 
+class InferenceSettings(BaseModel):
+    """Model serving: execution provider, session tuning and the dynamic micro-batcher.
+
+    Defaults were measured with `docpipe bench extract` (docs/inference.md).
+    """
+
+    provider: Literal["auto", "tensorrt", "cuda", "cpu"] = Field(
+        default="auto", description="auto = TensorRT, else CUDA, else CPU, by availability.")
+    device_id: int = 0
+    fp16: bool = Field(default=True, description="TensorRT fp16 kernels (GPU only).")
+    trt_engine_cache_dir: Path | None = Field(default=None, description="Default <home>/trt-engines.")
+    trt_workspace_bytes: int = 2 * 1024**3
+    intra_op_threads: int | None = Field(default=None, description="Default: CPU cores available to us.")
+    inter_op_threads: int = 1
+    graph_optimization: Literal["disable", "basic", "extended", "all"] = "all"
+    io_binding: bool = Field(default=True, description="Bind inputs/outputs to device memory (GPU only).")
+    warmup: bool = True
+    sessions: int = Field(default=1, ge=1, description="Model sessions (batch runners) per process.")
+    max_batch_size: int = Field(default=16, ge=1)
+    max_queue_delay_ms: float = Field(default=10.0, ge=0.0)
+    bucketing: bool = True
+    queue_high_watermark: int = Field(default=256, ge=1, description="Queued sequences that pause consumption.")
+    queue_low_watermark: int = Field(default=64, ge=0, description="Resume consumption at or below this.")
+    max_seq_len: int = Field(default=384, ge=32)
+    doc_stride: int = Field(default=128, ge=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DOCPIPE_", env_nested_delimiter="__", extra="ignore")
 
@@ -81,6 +108,8 @@ class Settings(BaseSettings):
     retry_backoff_s: float = 0.2
     retry_backoff_max_s: float = 5.0
     metrics_port: int | None = None
+
+    inference: InferenceSettings = Field(default_factory=InferenceSettings)
 
     @property
     def blob_root(self) -> str:
