@@ -80,6 +80,11 @@ class InferenceSettings(BaseModel):
     queue_low_watermark: int = Field(default=64, ge=0, description="Resume consumption at or below this.")
     max_seq_len: int = Field(default=384, ge=32)
     doc_stride: int = Field(default=128, ge=0)
+    document_model: str = Field(
+        default="pipeline.inference.stage:reference_model",
+        description="module:function(settings, session_factory) -> DocumentModel (prepare/infer/finish).")
+    model_path: Path | None = Field(default=None, description="ONNX model folder for the reference model.")
+    commit_interval_ms: float = Field(default=100.0, gt=0, description="Batching worker transaction cadence.")
 
 
 class Settings(BaseSettings):
