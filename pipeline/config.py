@@ -69,6 +69,8 @@ class InferenceSettings(BaseModel):
     trt_workspace_bytes: int = 2 * 1024**3
     intra_op_threads: int | None = Field(default=None, description="Default: CPU cores available to us.")
     inter_op_threads: int = 1
+    intra_op_spinning: bool = Field(
+        default=False, description="Busy-wait ORT threads; off measured faster on a shared, busy CPU.")
     graph_optimization: Literal["disable", "basic", "extended", "all"] = "all"
     io_binding: bool = Field(default=True, description="Bind inputs/outputs to device memory (GPU only).")
     warmup: bool = True

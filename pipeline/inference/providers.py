@@ -106,6 +106,7 @@ def session_options(cfg: InferenceSettings, cores: int | None = None) -> Any:
         "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
         "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
     }[cfg.graph_optimization]
+    so.add_session_config_entry("session.intra_op.allow_spinning", "1" if cfg.intra_op_spinning else "0")
     so.log_severity_level = 3
     return so
 
