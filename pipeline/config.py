@@ -78,7 +78,8 @@ class InferenceSettings(BaseModel):
     max_batch_size: int = Field(default=16, ge=1)
     max_queue_delay_ms: float = Field(default=10.0, ge=0.0)
     bucketing: bool = True
-    queue_high_watermark: int = Field(default=256, ge=1, description="Queued sequences that pause consumption.")
+    queue_high_watermark: int = Field(
+        default=256, ge=1, description="Queued sequences that pause consumption.")
     queue_low_watermark: int = Field(default=64, ge=0, description="Resume consumption at or below this.")
     max_seq_len: int = Field(default=384, ge=32)
     doc_stride: int = Field(default=128, ge=0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -14,9 +15,16 @@ from pipeline.config import get_settings
 def register(app: typer.Typer) -> None:
     @app.command("extract-worker")
     def extract_worker(
-        slot: str = typer.Option("0", help="Instance slot; stable per host so restarts fence old transactions."),
-        model: Path | None = typer.Option(None, help="Model folder (model.onnx + tokenizer.json) for the "
-                                                     "reference model; default inference.model_path."),
+        slot: str = typer.Option(
+            "0", help="Instance slot; stable per host so restarts fence old transactions."
+        ),
+        model: Annotated[
+            Path | None,
+            typer.Option(
+                help="Model folder (model.onnx + tokenizer.json) for the reference model; "
+                "default inference.model_path."
+            ),
+        ] = None,
         idle_exit: float | None = typer.Option(None, help="Exit after this many seconds without input."),
         metrics_port: int | None = typer.Option(None, help="Serve Prometheus metrics on this port."),
         log_level: str = typer.Option("info"),
@@ -34,8 +42,9 @@ def register(app: typer.Typer) -> None:
         logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         settings = get_settings()
         if model is not None:
-            settings = settings.model_copy(update={"inference": settings.inference.model_copy(
-                update={"model_path": model})})
+            settings = settings.model_copy(
+                update={"inference": settings.inference.model_copy(update={"model_path": model})}
+            )
         port = metrics_port or settings.metrics_port
         if port:
             from prometheus_client import start_http_server
@@ -54,4 +63,10 @@ def register(app: typer.Typer) -> None:
             scheduler.batcher.close()
         logging.getLogger("docpipe.worker").info(
             "extract stopped: consumed=%d produced=%d dead_lettered=%d skipped=%d transactions=%d pauses=%d",
-            stats.consumed, stats.produced, stats.dead_lettered, stats.skipped, stats.transactions, stats.pauses)
+            stats.consumed,
+            stats.produced,
+            stats.dead_lettered,
+            stats.skipped,
+            stats.transactions,
+            stats.pauses,
+        )

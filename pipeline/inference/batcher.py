@@ -30,17 +30,33 @@ log = logging.getLogger(__name__)
 Req = TypeVar("Req")
 Resp = TypeVar("Resp")
 
-BATCH_SIZE = Histogram("docpipe_batcher_batch_size", "Requests per model run", ["batcher"],
-                       buckets=(1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 128))
-QUEUE_DELAY = Histogram("docpipe_batcher_queue_delay_seconds", "Request wait from submit to batch start",
-                        ["batcher"], buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
-                                              5, 10))
-INFER_TIME = Histogram("docpipe_batcher_inference_seconds", "Model run time per batch", ["batcher"],
-                       buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
-PADDING = Histogram("docpipe_batcher_padding_ratio", "Share of padded positions per batch", ["batcher"],
-                    buckets=(0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0))
-SEQUENCES = Counter("docpipe_batcher_sequences_total", "Requests completed (rate() = sequences/s)",
-                    ["batcher"])
+BATCH_SIZE = Histogram(
+    "docpipe_batcher_batch_size",
+    "Requests per model run",
+    ["batcher"],
+    buckets=(1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 128),
+)
+QUEUE_DELAY = Histogram(
+    "docpipe_batcher_queue_delay_seconds",
+    "Request wait from submit to batch start",
+    ["batcher"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+INFER_TIME = Histogram(
+    "docpipe_batcher_inference_seconds",
+    "Model run time per batch",
+    ["batcher"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+PADDING = Histogram(
+    "docpipe_batcher_padding_ratio",
+    "Share of padded positions per batch",
+    ["batcher"],
+    buckets=(0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0),
+)
+SEQUENCES = Counter(
+    "docpipe_batcher_sequences_total", "Requests completed (rate() = sequences/s)", ["batcher"]
+)
 FAILED = Counter("docpipe_batcher_failed_total", "Requests failed after bisection", ["batcher"])
 BISECTIONS = Counter("docpipe_batcher_bisections_total", "Failed batches split and retried", ["batcher"])
 DEPTH = Gauge("docpipe_batcher_queue_depth", "Requests waiting for a batch", ["batcher"])
@@ -115,11 +131,20 @@ def select_batch(pending: Sequence[_Item[Any, Any]], max_batch: int, bucketing: 
 class MicroBatcher(Generic[Req, Resp]):
     """Generic over request/response; `run_batch(list[Req]) -> Sequence[Resp]` does one model run."""
 
-    def __init__(self, run_batch: Callable[[list[Req]], Sequence[Resp]], *, max_batch_size: int = 16,
-                 max_queue_delay_ms: float = 10.0, bucketing: bool = True,
-                 length_of: Callable[[Req], int] = default_length, high_watermark: int = 256,
-                 low_watermark: int = 64, capacity: int | None = None, concurrency: int = 1,
-                 name: str = "extract") -> None:
+    def __init__(
+        self,
+        run_batch: Callable[[list[Req]], Sequence[Resp]],
+        *,
+        max_batch_size: int = 16,
+        max_queue_delay_ms: float = 10.0,
+        bucketing: bool = True,
+        length_of: Callable[[Req], int] = default_length,
+        high_watermark: int = 256,
+        low_watermark: int = 64,
+        capacity: int | None = None,
+        concurrency: int = 1,
+        name: str = "extract",
+    ) -> None:
         if max_batch_size < 1 or concurrency < 1:
             raise ValueError("max_batch_size and concurrency must be >= 1")
         if not 0 <= low_watermark < high_watermark:
@@ -140,10 +165,24 @@ class MicroBatcher(Generic[Req, Resp]):
         self._saturated = False
         self._closed = False
         self._seq = itertools.count()
-        self._m = {m: m.labels(name) for m in (BATCH_SIZE, QUEUE_DELAY, INFER_TIME, PADDING, SEQUENCES,
-                                               FAILED, BISECTIONS, DEPTH, SATURATED)}
-        self._threads = [threading.Thread(target=self._loop, name=f"batcher-{name}-{i}", daemon=True)
-                         for i in range(concurrency)]
+        self._m = {
+            m: m.labels(name)
+            for m in (
+                BATCH_SIZE,
+                QUEUE_DELAY,
+                INFER_TIME,
+                PADDING,
+                SEQUENCES,
+                FAILED,
+                BISECTIONS,
+                DEPTH,
+                SATURATED,
+            )
+        }
+        self._threads = [
+            threading.Thread(target=self._loop, name=f"batcher-{name}-{i}", daemon=True)
+            for i in range(concurrency)
+        ]
         for t in self._threads:
             t.start()
 
@@ -158,9 +197,14 @@ class MicroBatcher(Generic[Req, Resp]):
         with self._cond:
             if self._closed:
                 raise BatcherClosed(f"batcher {self.name} is closed")
-            if self.capacity is not None and self._pending and \
-                    len(self._pending) + len(items) > self.capacity:
-                raise BatcherFull(f"batcher {self.name}: {len(self._pending)} queued, capacity {self.capacity}")
+            if (
+                self.capacity is not None
+                and self._pending
+                and len(self._pending) + len(items) > self.capacity
+            ):
+                raise BatcherFull(
+                    f"batcher {self.name}: {len(self._pending)} queued, capacity {self.capacity}"
+                )
             for it in items:
                 it.seq = next(self._seq)
                 self._pending.append(it)
@@ -262,14 +306,20 @@ class MicroBatcher(Generic[Req, Resp]):
         try:
             results = self._run_batch([it.request for it in items])
             if len(results) != len(items):
-                raise BatchSizeMismatch(f"run_batch returned {len(results)} results for {len(items)} requests")
+                raise BatchSizeMismatch(
+                    f"run_batch returned {len(results)} results for {len(items)} requests"
+                )
         except Exception as exc:
             if len(items) == 1:
                 with self._cond:
                     self.stats.failed += 1
                 self._m[FAILED].inc()
-                log.warning("batcher %s: request failed alone: %s: %s", self.name, exc.__class__.__name__,
-                            str(exc)[:200])
+                log.warning(
+                    "batcher %s: request failed alone: %s: %s",
+                    self.name,
+                    exc.__class__.__name__,
+                    str(exc)[:200],
+                )
                 items[0].future.set_exception(exc)
                 return
             with self._cond:

@@ -35,8 +35,12 @@ def pct(values: list[float], q: float) -> float:
 
 def latency_summary(lat_s: list[float]) -> dict[str, float]:
     ms = [v * 1000 for v in lat_s]
-    return {"p50_ms": round(pct(ms, 50), 1), "p95_ms": round(pct(ms, 95), 1), "p99_ms": round(pct(ms, 99), 1),
-            "mean_ms": round(float(np.mean(ms)), 1) if ms else float("nan")}
+    return {
+        "p50_ms": round(pct(ms, 50), 1),
+        "p95_ms": round(pct(ms, 95), 1),
+        "p99_ms": round(pct(ms, 99), 1),
+        "mean_ms": round(float(np.mean(ms)), 1) if ms else float("nan"),
+    }
 
 
 def rss_mb() -> float:
@@ -52,24 +56,35 @@ def machine() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    return {"cpu": cpu, "cores": len(os.sched_getaffinity(0)), "python": platform.python_version(),
-            "loadavg_1m": round(os.getloadavg()[0], 1)}
+    return {
+        "cpu": cpu,
+        "cores": len(os.sched_getaffinity(0)),
+        "python": platform.python_version(),
+        "loadavg_1m": round(os.getloadavg()[0], 1),
+    }
 
 
 class Runner:
     """Drives one DocumentModel through a fresh batcher per configuration."""
 
-    def __init__(self, model: DocumentModel[Any, Any, Any, Any], cfg: InferenceSettings, docs: list[Any],
-                 name: str) -> None:
+    def __init__(
+        self, model: DocumentModel[Any, Any, Any, Any], cfg: InferenceSettings, docs: list[Any], name: str
+    ) -> None:
         self.model = model
         self.cfg = cfg
         self.docs = docs
         self.name = name
 
     def _scheduler(self, conf: Config) -> DocumentScheduler[Any, Any, Any, Any]:
-        batcher = build_batcher(self.model, self.cfg, name=f"bench-{self.name}-{conf.name}",
-                                max_batch_size=conf.max_batch_size, bucketing=conf.bucketing,
-                                high_watermark=10**9, low_watermark=0)
+        batcher = build_batcher(
+            self.model,
+            self.cfg,
+            name=f"bench-{self.name}-{conf.name}",
+            max_batch_size=conf.max_batch_size,
+            bucketing=conf.bucketing,
+            high_watermark=10**9,
+            low_watermark=0,
+        )
         return DocumentScheduler(self.model, batcher)
 
     def saturation(self, conf: Config, n_docs: int) -> dict[str, Any]:
@@ -87,10 +102,16 @@ class Runner:
         elapsed = time.perf_counter() - t0
         st = sched.batcher.stats
         sched.batcher.close()
-        return {"config": conf.name, "docs": n_docs, "seconds": round(elapsed, 2),
-                "docs_per_s": round(n_docs / elapsed, 2), "sequences_per_s": round(st.sequences / elapsed, 1),
-                "mean_batch_size": round(st.mean_batch_size, 2), "padding_ratio": round(st.padding_ratio, 3),
-                "infer_seconds": round(st.infer_seconds, 2)}
+        return {
+            "config": conf.name,
+            "docs": n_docs,
+            "seconds": round(elapsed, 2),
+            "docs_per_s": round(n_docs / elapsed, 2),
+            "sequences_per_s": round(st.sequences / elapsed, 1),
+            "mean_batch_size": round(st.mean_batch_size, 2),
+            "padding_ratio": round(st.padding_ratio, 3),
+            "infer_seconds": round(st.infer_seconds, 2),
+        }
 
     def lone(self, conf: Config, n_docs: int) -> dict[str, Any]:
         """One document at a time (no load): latency, and the document's windows as one direct run."""
@@ -110,8 +131,7 @@ class Runner:
             direct.append(time.perf_counter() - t1)
             del job
         sched.batcher.close()
-        return {"config": conf.name, **latency_summary(lat),
-                "direct_one_inference": latency_summary(direct)}
+        return {"config": conf.name, **latency_summary(lat), "direct_one_inference": latency_summary(direct)}
 
     def offered(self, conf: Config, rate_docs_s: float, n_docs: int, seed: int = 0) -> dict[str, Any]:
         """Open loop: Poisson arrivals at `rate_docs_s`; latency counted from the scheduled arrival."""
@@ -136,11 +156,18 @@ class Runner:
         elapsed = time.perf_counter() - start
         st = sched.batcher.stats
         sched.batcher.close()
-        return {"config": conf.name, "offered_docs_per_s": round(rate_docs_s, 2),
-                "achieved_docs_per_s": round(n_docs / elapsed, 2), "docs": n_docs, **latency_summary(lat),
-                "mean_batch_size": round(st.mean_batch_size, 2)}
+        return {
+            "config": conf.name,
+            "offered_docs_per_s": round(rate_docs_s, 2),
+            "achieved_docs_per_s": round(n_docs / elapsed, 2),
+            "docs": n_docs,
+            **latency_summary(lat),
+            "mean_batch_size": round(st.mean_batch_size, 2),
+        }
 
-    def long(self, conf: Config, n_docs: int, backlog: int, progress: Callable[[int, float], None]) -> dict[str, Any]:
+    def long(
+        self, conf: Config, n_docs: int, backlog: int, progress: Callable[[int, float], None]
+    ) -> dict[str, Any]:
         """Many documents with a bounded backlog (as the worker's watermarks keep it); RSS over time."""
         sched = self._scheduler(conf)
         rss = [(0, rss_mb())]
@@ -158,6 +185,12 @@ class Runner:
                     progress(done, rss[-1][1])
         elapsed = time.perf_counter() - t0
         sched.batcher.close()
-        return {"config": conf.name, "docs": n_docs, "seconds": round(elapsed, 1),
-                "docs_per_s": round(n_docs / elapsed, 2), "rss_mb_start": rss[0][1], "rss_mb_end": rss[-1][1],
-                "rss_mb_series": rss}
+        return {
+            "config": conf.name,
+            "docs": n_docs,
+            "seconds": round(elapsed, 1),
+            "docs_per_s": round(n_docs / elapsed, 2),
+            "rss_mb_start": rss[0][1],
+            "rss_mb_end": rss[-1][1],
+            "rss_mb_series": rss,
+        }

@@ -29,10 +29,18 @@ ScoreT = TypeVar("ScoreT")
 OutT = TypeVar("OutT")
 DocT_contra = TypeVar("DocT_contra", contravariant=True)
 
-DOC_LATENCY = Histogram("docpipe_extract_document_seconds", "Per-document latency: prepare to finish",
-                        ["batcher"], buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
-WINDOWS_PER_DOC = Histogram("docpipe_extract_windows_per_document", "Model sequences per document",
-                            ["batcher"], buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 1024))
+DOC_LATENCY = Histogram(
+    "docpipe_extract_document_seconds",
+    "Per-document latency: prepare to finish",
+    ["batcher"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+WINDOWS_PER_DOC = Histogram(
+    "docpipe_extract_windows_per_document",
+    "Model sequences per document",
+    ["batcher"],
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 1024),
+)
 
 
 class DocumentModel(Protocol[DocT, WinT, ScoreT, OutT]):
@@ -121,14 +129,22 @@ class DocumentScheduler(Generic[DocT, WinT, ScoreT, OutT]):
             f.cancel()
 
 
-def build_batcher(model: DocumentModel[Any, WinT, ScoreT, Any], cfg: InferenceSettings, *,
-                  name: str = "extract", length_of: Callable[[WinT], int] = default_length,
-                  **overrides: Any) -> MicroBatcher[WinT, ScoreT]:
+def build_batcher(
+    model: DocumentModel[Any, WinT, ScoreT, Any],
+    cfg: InferenceSettings,
+    *,
+    name: str = "extract",
+    length_of: Callable[[WinT], int] = default_length,
+    **overrides: Any,
+) -> MicroBatcher[WinT, ScoreT]:
     """A MicroBatcher over `model.infer` configured from settings (keyword overrides win)."""
     params: dict[str, Any] = {
-        "max_batch_size": cfg.max_batch_size, "max_queue_delay_ms": cfg.max_queue_delay_ms,
-        "bucketing": cfg.bucketing, "high_watermark": cfg.queue_high_watermark,
-        "low_watermark": cfg.queue_low_watermark, "concurrency": cfg.sessions,
+        "max_batch_size": cfg.max_batch_size,
+        "max_queue_delay_ms": cfg.max_queue_delay_ms,
+        "bucketing": cfg.bucketing,
+        "high_watermark": cfg.queue_high_watermark,
+        "low_watermark": cfg.queue_low_watermark,
+        "concurrency": cfg.sessions,
     }
     params.update(overrides)
     return MicroBatcher(lambda ws: model.infer(ws), length_of=length_of, name=name, **params)

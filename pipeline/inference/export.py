@@ -42,8 +42,13 @@ def _sha256(path: Path) -> str:
 
 def _write_card(out: Path, name: str, variant: str, source: str) -> None:
     card: dict[str, Any] = {
-        "name": name, "version": "0.0.0-bench", "variant": variant, "backend": "qa", "file": "model.onnx",
-        "checksum": _sha256(out / "model.onnx"), "source": source,
+        "name": name,
+        "version": "0.0.0-bench",
+        "variant": variant,
+        "backend": "qa",
+        "file": "model.onnx",
+        "checksum": _sha256(out / "model.onnx"),
+        "source": source,
         "note": "benchmark model: QA head randomly initialised, answers are meaningless",
     }
     (out / "model_card.json").write_text(json.dumps(card, indent=2) + "\n")
@@ -59,8 +64,13 @@ def export_qa(model: Any, out: Path, opset: int = 17) -> Path:
     dyn = {n: {0: "batch", 1: "sequence"} for n in INPUT_NAMES + OUTPUT_NAMES}
     with torch.no_grad():
         torch.onnx.export(
-            model, (ids, torch.ones_like(ids), torch.zeros_like(ids)), str(out / "model.onnx"),
-            input_names=INPUT_NAMES, output_names=OUTPUT_NAMES, dynamic_axes=dyn, opset_version=opset,
+            model,
+            (ids, torch.ones_like(ids), torch.zeros_like(ids)),
+            str(out / "model.onnx"),
+            input_names=INPUT_NAMES,
+            output_names=OUTPUT_NAMES,
+            dynamic_axes=dyn,
+            opset_version=opset,
             dynamo=False,
         )
     return out / "model.onnx"
@@ -104,8 +114,14 @@ def export_tiny_bert_qa(out: Path, seed: int = 0, vocab_size: int = 30522) -> Pa
     from transformers import BertConfig, BertForQuestionAnswering
 
     torch.manual_seed(seed)
-    cfg = BertConfig(vocab_size=vocab_size, hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
-                     intermediate_size=128, max_position_embeddings=512)
+    cfg = BertConfig(
+        vocab_size=vocab_size,
+        hidden_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=128,
+        max_position_embeddings=512,
+    )
     export_qa(BertForQuestionAnswering(cfg), out)
     shutil.copy(minilm_dir() / "tokenizer.json", out / "tokenizer.json")
     _write_card(out, "tiny-bert-qa-test", "fp32", "random BertConfig(hidden=64, layers=2)")

@@ -45,15 +45,20 @@ def available_cores() -> int:
 
 def trt_profile(input_names: Sequence[str], max_batch: int, max_seq: int) -> dict[str, str]:
     """TensorRT optimisation profile covering every batch/sequence shape the batcher can send."""
+
     def shapes(b: int, s: int) -> str:
         return ",".join(f"{n}:{b}x{s}" for n in input_names)
-    return {"trt_profile_min_shapes": shapes(1, 1),
-            "trt_profile_opt_shapes": shapes(max_batch, max(1, max_seq // 2)),
-            "trt_profile_max_shapes": shapes(max_batch, max_seq)}
+
+    return {
+        "trt_profile_min_shapes": shapes(1, 1),
+        "trt_profile_opt_shapes": shapes(max_batch, max(1, max_seq // 2)),
+        "trt_profile_max_shapes": shapes(max_batch, max_seq),
+    }
 
 
-def provider_options(provider: str, cfg: InferenceSettings, cache_dir: Path,
-                     input_names: Sequence[str] = ()) -> dict[str, Any]:
+def provider_options(
+    provider: str, cfg: InferenceSettings, cache_dir: Path, input_names: Sequence[str] = ()
+) -> dict[str, Any]:
     if provider == TRT:
         opts: dict[str, Any] = {
             "device_id": cfg.device_id,
@@ -68,13 +73,18 @@ def provider_options(provider: str, cfg: InferenceSettings, cache_dir: Path,
             opts.update(trt_profile(input_names, cfg.max_batch_size, cfg.max_seq_len))
         return opts
     if provider == CUDA:
-        return {"device_id": cfg.device_id, "arena_extend_strategy": "kSameAsRequested",
-                "cudnn_conv_algo_search": "HEURISTIC", "do_copy_in_default_stream": True}
+        return {
+            "device_id": cfg.device_id,
+            "arena_extend_strategy": "kSameAsRequested",
+            "cudnn_conv_algo_search": "HEURISTIC",
+            "do_copy_in_default_stream": True,
+        }
     return {}
 
 
-def select_providers(available: Sequence[str], cfg: InferenceSettings, cache_dir: Path,
-                     input_names: Sequence[str] = ()) -> ProviderList:
+def select_providers(
+    available: Sequence[str], cfg: InferenceSettings, cache_dir: Path, input_names: Sequence[str] = ()
+) -> ProviderList:
     """Ordered (provider, options) list for InferenceSession.
 
     `auto` takes the best chain this build supports. An explicit choice must be available, otherwise
@@ -86,8 +96,10 @@ def select_providers(available: Sequence[str], cfg: InferenceSettings, cache_dir
     else:
         chain = _CHAINS[cfg.provider]
         if chain[0] not in have:
-            raise ProviderUnavailable(f"execution provider {cfg.provider} ({chain[0]}) is not available in "
-                                      f"this onnxruntime build (have: {', '.join(sorted(have)) or 'none'})")
+            raise ProviderUnavailable(
+                f"execution provider {cfg.provider} ({chain[0]}) is not available in "
+                f"this onnxruntime build (have: {', '.join(sorted(have)) or 'none'})"
+            )
     return [(p, provider_options(p, cfg, cache_dir, input_names)) for p in chain if p in have]
 
 
@@ -123,14 +135,16 @@ class BoundSession:
         self.session = session
         self.device_id = device_id
 
-    def run(self, output_names: Sequence[str] | None, feeds: dict[str, np.ndarray],
-            run_options: Any = None) -> list[np.ndarray]:
+    def run(
+        self, output_names: Sequence[str] | None, feeds: dict[str, np.ndarray], run_options: Any = None
+    ) -> list[np.ndarray]:
         import onnxruntime as ort
 
         binding = self.session.io_binding()
         for name, arr in feeds.items():
-            binding.bind_ortvalue_input(name, ort.OrtValue.ortvalue_from_numpy(
-                np.ascontiguousarray(arr), "cuda", self.device_id))
+            binding.bind_ortvalue_input(
+                name, ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(arr), "cuda", self.device_id)
+            )
         names = list(output_names or [o.name for o in self.session.get_outputs()])
         for name in names:
             binding.bind_output(name, "cuda", self.device_id)
@@ -157,14 +171,16 @@ def warm_up(session: Any, max_batch: int, max_seq: int) -> float:
         feeds = {}
         for inp in session.get_inputs():
             dims = [batch if i == 0 else seq for i in range(len(inp.shape))]
-            feeds[inp.name] = np.ones(dims, dtype=np.int64) if "int64" in inp.type else \
-                np.ones(dims, dtype=np.float32)
+            feeds[inp.name] = (
+                np.ones(dims, dtype=np.int64) if "int64" in inp.type else np.ones(dims, dtype=np.float32)
+            )
         session.run(None, feeds)
     return (time.perf_counter() - t0) * 1000
 
 
-def make_session_factory(cfg: InferenceSettings, home: Path = Path(".docpipe"),
-                         available: Sequence[str] | None = None) -> Callable[[Path], Any]:
+def make_session_factory(
+    cfg: InferenceSettings, home: Path = Path(".docpipe"), available: Sequence[str] | None = None
+) -> Callable[[Path], Any]:
     """A `session_factory(path) -> session` that applies provider choice, threads, IO binding, warm-up."""
 
     def factory(path: Path) -> Any:
@@ -182,16 +198,25 @@ def make_session_factory(cfg: InferenceSettings, home: Path = Path(".docpipe"),
         session = ort.InferenceSession(str(path), sess_options=so, providers=probe)
         used = session.get_providers()
         if cfg.provider != "auto" and used[0] != probe[0][0]:
-            raise ProviderUnavailable(f"{probe[0][0]} was requested but the session runs on {used[0]} "
-                                      "(no usable device?)")
+            raise ProviderUnavailable(
+                f"{probe[0][0]} was requested but the session runs on {used[0]} (no usable device?)"
+            )
         bound = cfg.io_binding and used[0] in GPU_PROVIDERS
         runner: Any = BoundSession(session, cfg.device_id) if bound else session
         warm_ms = warm_up(runner, cfg.max_batch_size, cfg.max_seq_len) if cfg.warmup else 0.0
         info = SessionInfo(str(path), used, so.intra_op_num_threads, bound, round(warm_ms, 1))
-        log.info("onnxruntime session: model=%s providers=%s intra_op_threads=%d inter_op_threads=%d "
-                 "graph_opt=%s io_binding=%s fp16=%s warmup_ms=%.0f", info.path, ",".join(used),
-                 info.intra_op_threads, so.inter_op_num_threads, cfg.graph_optimization, bound,
-                 cfg.fp16 and used[0] == TRT, warm_ms)
+        log.info(
+            "onnxruntime session: model=%s providers=%s intra_op_threads=%d inter_op_threads=%d "
+            "graph_opt=%s io_binding=%s fp16=%s warmup_ms=%.0f",
+            info.path,
+            ",".join(used),
+            info.intra_op_threads,
+            so.inter_op_num_threads,
+            cfg.graph_optimization,
+            bound,
+            cfg.fp16 and used[0] == TRT,
+            warm_ms,
+        )
         runner.docpipe_info = info  # type: ignore[union-attr]
         return runner
 

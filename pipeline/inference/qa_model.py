@@ -35,11 +35,24 @@ from pipeline.runtime.errors import PermanentError
 CLS_ID, SEP_ID, PAD_ID = 101, 102, 0
 FIELDS: dict[DocKind, tuple[str, ...]] = {
     DocKind.receipt: ("merchant", "merchant_address", "date", "total", "tax", "currency"),
-    DocKind.invoice: ("vendor", "vendor_tax_id", "invoice_number", "invoice_date", "due_date", "po_number",
-                      "currency", "subtotal", "tax", "total", "iban", "buyer"),
+    DocKind.invoice: (
+        "vendor",
+        "vendor_tax_id",
+        "invoice_number",
+        "invoice_date",
+        "due_date",
+        "po_number",
+        "currency",
+        "subtotal",
+        "tax",
+        "total",
+        "iban",
+        "buyer",
+    ),
 }
-PROMPT_SET = PromptSetRef(name="reference-qa", version="1",
-                          checksum="0" * 64)  # built-in questions, no prompt file behind them
+PROMPT_SET = PromptSetRef(
+    name="reference-qa", version="1", checksum="0" * 64
+)  # built-in questions, no prompt file behind them
 
 
 @dataclass(frozen=True)
@@ -100,12 +113,13 @@ def pad(windows: Sequence[Window]) -> dict[str, np.ndarray]:
     for i, w in enumerate(windows):
         ids[i, : w.length] = w.input_ids
         mask[i, : w.length] = 1
-        types[i, w.ctx_offset: w.length] = 1
+        types[i, w.ctx_offset : w.length] = 1
     return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
 
 
-def best_span(start_logits: np.ndarray, end_logits: np.ndarray, lo: int, hi: int, max_answer: int,
-              top_k: int = 20) -> Span:
+def best_span(
+    start_logits: np.ndarray, end_logits: np.ndarray, lo: int, hi: int, max_answer: int, top_k: int = 20
+) -> Span:
     """Best start+end logit span inside [lo, hi) with end >= start and at most max_answer tokens,
     searched over the top_k starts x top_k ends (cheap enough to run on the batcher thread)."""
     s = start_logits[lo:hi]
@@ -128,8 +142,16 @@ def best_span(start_logits: np.ndarray, end_logits: np.ndarray, lo: int, hi: int
 class ReferenceQaModel:
     """prepare/infer/finish over an ONNX QA model folder (`model.onnx` + `tokenizer.json`)."""
 
-    def __init__(self, model_path: Path, session_factory: Callable[[Path], Any], *, max_seq_len: int = 384,
-                 doc_stride: int = 128, max_answer_tokens: int = 32, max_windows_per_field: int = 16) -> None:
+    def __init__(
+        self,
+        model_path: Path,
+        session_factory: Callable[[Path], Any],
+        *,
+        max_seq_len: int = 384,
+        doc_stride: int = 128,
+        max_answer_tokens: int = 32,
+        max_windows_per_field: int = 16,
+    ) -> None:
         onnx = model_path if model_path.suffix == ".onnx" else model_path / "model.onnx"
         tok_path = onnx.parent / "tokenizer.json"
         if not onnx.is_file() or not tok_path.is_file():
@@ -145,9 +167,12 @@ class ReferenceQaModel:
         self.max_windows_per_field = max_windows_per_field
         card_path = onnx.parent / "model_card.json"
         card = json.loads(card_path.read_text()) if card_path.is_file() else {}
-        self.model_ref = ModelRef(name=str(card.get("name", onnx.parent.name)),
-                                  version=str(card.get("version", "0")),
-                                  variant=str(card.get("variant", "fp32")), checksum=card.get("checksum"))
+        self.model_ref = ModelRef(
+            name=str(card.get("name", onnx.parent.name)),
+            version=str(card.get("version", "0")),
+            variant=str(card.get("variant", "fp32")),
+            checksum=card.get("checksum"),
+        )
         self._questions: dict[str, list[int]] = {}
 
     def _context(self, ocr: OcrResult) -> Context:
@@ -162,12 +187,19 @@ class ReferenceQaModel:
                     pos += len(text) + 1
         full = "\n".join(texts)
         enc = self.tokenizer.encode(full, add_special_tokens=False)
-        return Context(full, np.asarray(enc.ids, dtype=np.int64),
-                       np.asarray(enc.offsets, dtype=np.int64).reshape(-1, 2), starts, refs)
+        return Context(
+            full,
+            np.asarray(enc.ids, dtype=np.int64),
+            np.asarray(enc.offsets, dtype=np.int64).reshape(-1, 2),
+            starts,
+            refs,
+        )
 
     def _q(self, field: str) -> list[int]:
         if field not in self._questions:
-            self._questions[field] = list(self.tokenizer.encode(question(field), add_special_tokens=False).ids)
+            self._questions[field] = list(
+                self.tokenizer.encode(question(field), add_special_tokens=False).ids
+            )
         return self._questions[field]
 
     def prepare(self, ocr: OcrResult) -> list[Window]:
@@ -184,7 +216,7 @@ class ReferenceQaModel:
             spans = window_spans(len(ctx.token_ids), room, self.doc_stride)
             if len(spans) > self.max_windows_per_field:
                 half = self.max_windows_per_field // 2
-                spans = spans[: self.max_windows_per_field - half] + spans[len(spans) - half:]
+                spans = spans[: self.max_windows_per_field - half] + spans[len(spans) - half :]
             prefix = np.asarray([CLS_ID, *q, SEP_ID], dtype=np.int64)
             for s, e in spans:
                 ids = np.concatenate([prefix, ctx.token_ids[s:e], np.asarray([SEP_ID], dtype=np.int64)])
@@ -198,8 +230,9 @@ class ReferenceQaModel:
         spans = []
         for i, w in enumerate(windows):
             sp = best_span(start[i], end[i], w.ctx_offset, w.length - 1, self.max_answer_tokens)
-            spans.append(Span(sp.start - w.ctx_offset + w.ctx_start, sp.end - w.ctx_offset + w.ctx_start,
-                              sp.score))
+            spans.append(
+                Span(sp.start - w.ctx_offset + w.ctx_start, sp.end - w.ctx_offset + w.ctx_start, sp.score)
+            )
         return spans
 
     def finish(self, ocr: OcrResult, windows: list[Window], scores: list[Span]) -> Extraction:
@@ -213,15 +246,25 @@ class ReferenceQaModel:
             sp = best.get(name)
             ctx = windows[0].context if windows else None
             if sp is None or ctx is None or len(ctx.offsets) == 0:
-                fields[name] = ExtractedField(name=name, value=None, confidence=0.0, status=FieldStatus.absent)
+                fields[name] = ExtractedField(
+                    name=name, value=None, confidence=0.0, status=FieldStatus.absent
+                )
                 continue
             a, b = int(ctx.offsets[sp.start, 0]), int(ctx.offsets[sp.end, 1])
             line = max(0, bisect.bisect_right(ctx.line_starts, a) - 1)
             page, order = ctx.line_refs[line]
             conf = float(1 / (1 + np.exp(-sp.score / 4)))  # squashed raw logit sum, uncalibrated
             fields[name] = ExtractedField(
-                name=name, value=ctx.text[a:b], confidence=conf,
-                provenance=[Provenance(page=page, line_index=order, source_text=ctx.text[a:b])])
-        return Extraction(blob=ocr.blob, kind=ocr.kind if ocr.kind in FIELDS else DocKind.receipt,
-                          prompt_set=PROMPT_SET, model=self.model_ref, fields=fields,
-                          timings_ms={"finish": (time.perf_counter() - t0) * 1000})
+                name=name,
+                value=ctx.text[a:b],
+                confidence=conf,
+                provenance=[Provenance(page=page, line_index=order, source_text=ctx.text[a:b])],
+            )
+        return Extraction(
+            blob=ocr.blob,
+            kind=ocr.kind if ocr.kind in FIELDS else DocKind.receipt,
+            prompt_set=PROMPT_SET,
+            model=self.model_ref,
+            fields=fields,
+            timings_ms={"finish": (time.perf_counter() - t0) * 1000},
+        )

@@ -32,7 +32,9 @@ def reference_model(settings: Settings, session_factory: Any) -> DocumentModel[A
 
     cfg = settings.inference
     path = cfg.model_path or BENCH_CACHE / "minilm-qa-int8"
-    return ReferenceQaModel(Path(path), session_factory, max_seq_len=cfg.max_seq_len, doc_stride=cfg.doc_stride)
+    return ReferenceQaModel(
+        Path(path), session_factory, max_seq_len=cfg.max_seq_len, doc_stride=cfg.doc_stride
+    )
 
 
 def build_model(settings: Settings) -> DocumentModel[Any, Any, Any, Any]:
@@ -49,8 +51,12 @@ def extraction_emits(stage: StageSpec, env: Envelope[Any], extraction: Any) -> l
     return [Emit(EXTRACTED, env.follow(EXTRACTED, extraction, stage.producer))]
 
 
-def document_stage(scheduler: DocumentScheduler[OcrResult, Any, Any, Any], *, name: str = STAGE_NAME,
-                   version: str = STAGE_VERSION) -> StageSpec:
+def document_stage(
+    scheduler: DocumentScheduler[OcrResult, Any, Any, Any],
+    *,
+    name: str = STAGE_NAME,
+    version: str = STAGE_VERSION,
+) -> StageSpec:
     """A StageSpec whose batch handler pushes all documents of a poll through the shared batcher."""
     spec: StageSpec
 
@@ -73,9 +79,15 @@ def document_stage(scheduler: DocumentScheduler[OcrResult, Any, Any, Any], *, na
                     results[i] = exc
         return results
 
-    spec = StageSpec(name=name, version=version, input_topic=OCR, input_model=OcrResult, batch_handler=handle,
-                     description="Extractive QA over OCR text, micro-batched across documents",
-                     output_topics=(EXTRACTED,))
+    spec = StageSpec(
+        name=name,
+        version=version,
+        input_topic=OCR,
+        input_model=OcrResult,
+        batch_handler=handle,
+        description="Extractive QA over OCR text, micro-batched across documents",
+        output_topics=(EXTRACTED,),
+    )
     return spec
 
 

@@ -114,8 +114,14 @@ class _Tag:
 
 
 class BatchingWorker:
-    def __init__(self, stage: StageSpec, scheduler: DocumentScheduler[Any, Any, Any, Any], settings: Settings, *,
-                 slot: int | str = 0) -> None:
+    def __init__(
+        self,
+        stage: StageSpec,
+        scheduler: DocumentScheduler[Any, Any, Any, Any],
+        settings: Settings,
+        *,
+        slot: int | str = 0,
+    ) -> None:
         self.stage = stage
         self.scheduler = scheduler
         self.batcher = scheduler.batcher
@@ -149,8 +155,10 @@ class BatchingWorker:
         create_topics(self.settings, [ledger_spec(self.stage.name, len(meta.partitions))])
 
     def _new_producer(self) -> Any:
-        p = make_producer(self.settings,
-                          transactional_id=f"{self.settings.topic_prefix}docpipe.{self.stage.name}.{self.instance}")
+        p = make_producer(
+            self.settings,
+            transactional_id=f"{self.settings.topic_prefix}docpipe.{self.stage.name}.{self.instance}",
+        )
         p.init_transactions(30.0)
         return p
 
@@ -191,24 +199,38 @@ class BatchingWorker:
     # -- main loop -----------------------------------------------------------------------------
     def run(self, *, idle_exit_s: float | None = None) -> BatchingWorkerStats:
         self.consumer.subscribe([self.input_topic], on_assign=self._on_assign, on_revoke=self._on_revoke)
-        log.info("stage %s v%s (batching) consuming %s as %s (group %s)", self.stage.name, self.stage.version,
-                 self.input_topic, self.instance, self.group)
+        log.info(
+            "stage %s v%s (batching) consuming %s as %s (group %s)",
+            self.stage.name,
+            self.stage.version,
+            self.input_topic,
+            self.instance,
+            self.group,
+        )
         self._idle_since = time.monotonic()
         try:
             while not self._stop.is_set():
                 busy = bool(self._jobs)
-                msgs = self.consumer.consume(num_messages=self.settings.max_batch,
-                                             timeout=0.005 if busy else self.settings.poll_timeout_s)
+                msgs = self.consumer.consume(
+                    num_messages=self.settings.max_batch,
+                    timeout=0.005 if busy else self.settings.poll_timeout_s,
+                )
                 for m in msgs:
                     if self._usable(m):
                         self._admit(m)
                         self._idle_since = time.monotonic()
                 self._apply_backpressure()
                 self._collect(timeout=0.002 if msgs else 0.02)
-                if self._ready and (not self._jobs or time.monotonic() - self._last_flush >= self._commit_interval):
+                if self._ready and (
+                    not self._jobs or time.monotonic() - self._last_flush >= self._commit_interval
+                ):
                     self._commit_or_recover()
-                if idle_exit_s is not None and not self._jobs and not self._ready \
-                        and time.monotonic() - self._idle_since > idle_exit_s:
+                if (
+                    idle_exit_s is not None
+                    and not self._jobs
+                    and not self._ready
+                    and time.monotonic() - self._idle_since > idle_exit_s
+                ):
                     break
             self._drain()
         finally:
@@ -235,15 +257,25 @@ class BatchingWorker:
             return
         lkey = self.stage.idempotency_key(env.document_id, env.event_id)
         if lkey in self.ledger or lkey in self._seen:
-            status = _status(self.stage, env.document_id, env.correlation_id, env.event_id, "skipped_duplicate",
-                             "already handled by this stage version", None, env.submitted_at)
+            status = _status(
+                self.stage,
+                env.document_id,
+                env.correlation_id,
+                env.event_id,
+                "skipped_duplicate",
+                "already handled by this stage version",
+                None,
+                env.submitted_at,
+            )
             self._ready.append(Ready(part, off, [status]))
             self.stats.skipped += 1
             return
         try:
             job = self.scheduler.submit(env.payload, tag=_Tag(raw, env, lkey))
         except Exception as exc:  # prepare() rejected the document
-            self._ready.append(Ready(part, off, dead_letter(self.stage, raw, "handler_error", exc, 1, env), dead=True))
+            self._ready.append(
+                Ready(part, off, dead_letter(self.stage, raw, "handler_error", exc, 1, env), dead=True)
+            )
             return
         self._seen.add(lkey)
         self._jobs[(part, off)] = job
@@ -256,15 +288,27 @@ class BatchingWorker:
             if self._jobs.pop((part, off), None) is None:
                 continue  # revoked meanwhile
             try:
-                emits = _success(self.stage, tag.env, extraction_emits(self.stage, tag.env,
-                                                                        self.scheduler.finish(job)))
+                emits = _success(
+                    self.stage, tag.env, extraction_emits(self.stage, tag.env, self.scheduler.finish(job))
+                )
                 self._ready.append(Ready(part, off, emits, tag.ledger_key))
                 DOCS.labels(self.stage.name, "ok").inc()
             except Exception as exc:
-                log.warning("document %s failed: %s: %s", tag.env.document_id[:12], exc.__class__.__name__,
-                            str(exc)[:200])
-                self._ready.append(Ready(part, off, dead_letter(self.stage, tag.raw, "handler_error", exc, 1,
-                                                                tag.env), tag.ledger_key, dead=True))
+                log.warning(
+                    "document %s failed: %s: %s",
+                    tag.env.document_id[:12],
+                    exc.__class__.__name__,
+                    str(exc)[:200],
+                )
+                self._ready.append(
+                    Ready(
+                        part,
+                        off,
+                        dead_letter(self.stage, tag.raw, "handler_error", exc, 1, tag.env),
+                        tag.ledger_key,
+                        dead=True,
+                    )
+                )
                 DOCS.labels(self.stage.name, "dead_lettered").inc()
             self.stats.latencies_s.append(time.perf_counter() - job.started)
 
@@ -279,14 +323,19 @@ class BatchingWorker:
                 if not self._backpressure:
                     self.stats.pauses += 1
                     PAUSES.labels(self.stage.name).inc()
-                    log.info("backpressure: %d sequences queued, paused partitions %s", self.batcher.queued,
-                             sorted(self._paused))
+                    log.info(
+                        "backpressure: %d sequences queued, paused partitions %s",
+                        self.batcher.queued,
+                        sorted(self._paused),
+                    )
                 self._backpressure = True
         elif self._paused:
             resume = self._paused & assigned
             if resume:
                 self.consumer.resume([TopicPartition(self.input_topic, p) for p in sorted(resume)])
-            log.info("backpressure released: %d sequences queued, resumed %s", self.batcher.queued, sorted(resume))
+            log.info(
+                "backpressure released: %d sequences queued, resumed %s", self.batcher.queued, sorted(resume)
+            )
             self._paused.clear()
             self._backpressure = False
         PAUSED.labels(self.stage.name).set(1 if self._backpressure else 0)
@@ -316,7 +365,9 @@ class BatchingWorker:
             if r.ledger_key:
                 self._produce(self.ledger_topic, r.ledger_key.encode(), stamp, partition=r.partition)
             self.tracker.finished(r.partition, r.offset)
-        offsets = [TopicPartition(self.input_topic, p, o) for p, o in sorted(self.tracker.positions().items())]
+        offsets = [
+            TopicPartition(self.input_topic, p, o) for p, o in sorted(self.tracker.positions().items())
+        ]
         self.producer.send_offsets_to_transaction(offsets, self.consumer.consumer_group_metadata(), 60.0)
         self.producer.commit_transaction(60.0)
         self._ready = []
@@ -360,8 +411,9 @@ class BatchingWorker:
         committed = self.consumer.committed(assigned, timeout=30.0) if assigned else []
         for tp in committed:
             self.tracker.drop(tp.partition)
-            self.consumer.seek(TopicPartition(tp.topic, tp.partition,
-                                              tp.offset if tp.offset >= 0 else OFFSET_BEGINNING))
+            self.consumer.seek(
+                TopicPartition(tp.topic, tp.partition, tp.offset if tp.offset >= 0 else OFFSET_BEGINNING)
+            )
         time.sleep(0.5)
 
     def _drain(self, timeout_s: float = 60.0) -> None:

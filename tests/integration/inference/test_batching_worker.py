@@ -41,9 +41,14 @@ def receipts(n: int) -> list[OcrResult]:
 
 
 def envelope(ocr: OcrResult) -> Envelope[OcrResult]:
-    return Envelope[OcrResult](event_id=f"ocr-{ocr.blob.sha256[:16]}", event_type=OCR,
-                               document_id=ocr.blob.sha256, correlation_id=ocr.blob.sha256,
-                               producer=Producer(stage="ocr", version="test"), payload=ocr)
+    return Envelope[OcrResult](
+        event_id=f"ocr-{ocr.blob.sha256[:16]}",
+        event_type=OCR,
+        document_id=ocr.blob.sha256,
+        correlation_id=ocr.blob.sha256,
+        producer=Producer(stage="ocr", version="test"),
+        payload=ocr,
+    )
 
 
 def publish(settings: Settings, values: list[tuple[bytes, bytes]]) -> None:
@@ -55,8 +60,9 @@ def publish(settings: Settings, values: list[tuple[bytes, bytes]]) -> None:
 
 def make_worker(settings: Settings, model_dir: Path, **batcher: object) -> BatchingWorker:
     cfg = settings.inference
-    model = ReferenceQaModel(model_dir, make_session_factory(cfg), max_seq_len=cfg.max_seq_len,
-                             doc_stride=cfg.doc_stride)
+    model = ReferenceQaModel(
+        model_dir, make_session_factory(cfg), max_seq_len=cfg.max_seq_len, doc_stride=cfg.doc_stride
+    )
     scheduler = DocumentScheduler(model, build_batcher(model, cfg, name=f"it-{id(settings)}", **batcher))
     return BatchingWorker(document_stage(scheduler), scheduler, settings)
 
@@ -79,10 +85,20 @@ def committed_total(settings: Settings) -> int:
 
 
 def test_documents_are_batched_extracted_once_and_poison_is_dead_lettered(
-        pipeline_env: Pipeline, tiny_model: Path) -> None:
-    settings = pipeline_env.settings(inference=InferenceSettings(
-        provider="cpu", max_batch_size=8, max_queue_delay_ms=5, max_seq_len=128, doc_stride=32,
-        queue_high_watermark=24, queue_low_watermark=8, warmup=False))
+    pipeline_env: Pipeline, tiny_model: Path
+) -> None:
+    settings = pipeline_env.settings(
+        inference=InferenceSettings(
+            provider="cpu",
+            max_batch_size=8,
+            max_queue_delay_ms=5,
+            max_seq_len=128,
+            doc_stride=32,
+            queue_high_watermark=24,
+            queue_low_watermark=8,
+            warmup=False,
+        )
+    )
     docs = receipts(20)
     good = [(d.blob.sha256.encode(), encode_envelope(envelope(d))) for d in docs]
     poison = [(b"x" * 64, b"\x00not json"), (docs[0].blob.sha256.encode(), b'{"schema_version": "1.0"}')]
@@ -91,11 +107,20 @@ def test_documents_are_batched_extracted_once_and_poison_is_dead_lettered(
     worker = make_worker(settings, tiny_model)
     run(worker)
 
-    out = [Envelope[dict].model_validate_json(m.value()) for m in read_topic(settings, settings.topic(EXTRACTED))]
+    out = [
+        Envelope[dict].model_validate_json(m.value()) for m in read_topic(settings, settings.topic(EXTRACTED))
+    ]
     per_doc = Counter(e.document_id for e in out)
     assert set(per_doc) == {d.blob.sha256 for d in docs} and set(per_doc.values()) == {1}
     for e in out:
-        assert set(e.payload["fields"]) == {"merchant", "merchant_address", "date", "total", "tax", "currency"}
+        assert set(e.payload["fields"]) == {
+            "merchant",
+            "merchant_address",
+            "date",
+            "total",
+            "tax",
+            "currency",
+        }
         assert e.payload["model"]["name"] == "tiny-bert-qa-test"
     dlq = [Envelope[dict].model_validate_json(m.value()) for m in read_topic(settings, settings.topic(DLQ))]
     assert sorted(e.payload["error_kind"] for e in dlq) == ["schema_invalid", "undecodable"]
@@ -114,9 +139,18 @@ def test_documents_are_batched_extracted_once_and_poison_is_dead_lettered(
 
 
 def test_a_document_whose_window_breaks_the_model_goes_to_the_dlq_alone(
-        pipeline_env: Pipeline, tiny_model: Path) -> None:
-    settings = pipeline_env.settings(inference=InferenceSettings(
-        provider="cpu", max_batch_size=16, max_queue_delay_ms=20, max_seq_len=128, doc_stride=32, warmup=False))
+    pipeline_env: Pipeline, tiny_model: Path
+) -> None:
+    settings = pipeline_env.settings(
+        inference=InferenceSettings(
+            provider="cpu",
+            max_batch_size=16,
+            max_queue_delay_ms=20,
+            max_seq_len=128,
+            doc_stride=32,
+            warmup=False,
+        )
+    )
     docs = receipts(6)
     # Position embeddings stop at 512: a window of 600 tokens makes onnxruntime fail for that input.
     worker = make_worker(settings, tiny_model)
@@ -128,6 +162,7 @@ def test_a_document_whose_window_breaks_the_model_goes_to_the_dlq_alone(
         windows = original(ocr)
         if ocr.blob.sha256 == bad_id:
             import numpy as np
+
             w = windows[0]
             w.input_ids = np.concatenate([w.input_ids, np.full(600, 1000, dtype=np.int64)])
         return windows
@@ -135,8 +170,10 @@ def test_a_document_whose_window_breaks_the_model_goes_to_the_dlq_alone(
     model.prepare = prepare  # type: ignore[method-assign]
     publish(settings, [(d.blob.sha256.encode(), encode_envelope(envelope(d))) for d in docs])
     run(worker)
-    out = {Envelope[dict].model_validate_json(m.value()).document_id
-           for m in read_topic(settings, settings.topic(EXTRACTED))}
+    out = {
+        Envelope[dict].model_validate_json(m.value()).document_id
+        for m in read_topic(settings, settings.topic(EXTRACTED))
+    }
     assert out == {d.blob.sha256 for d in docs} - {bad_id}
     dlq = [Envelope[dict].model_validate_json(m.value()) for m in read_topic(settings, settings.topic(DLQ))]
     assert [e.document_id for e in dlq] == [bad_id]

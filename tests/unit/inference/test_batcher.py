@@ -161,8 +161,7 @@ def test_wrong_result_count_fails_each_request_not_silently() -> None:
 def test_watermarks_have_hysteresis() -> None:
     gate = threading.Semaphore(0)
     rec = Recorder(gate)
-    with MicroBatcher(rec, max_batch_size=2, max_queue_delay_ms=0, high_watermark=10,
-                      low_watermark=3) as b:
+    with MicroBatcher(rec, max_batch_size=2, max_queue_delay_ms=0, high_watermark=10, low_watermark=3) as b:
         b.submit(Req(-1))
         assert rec.entered.wait(5)
         wait_for(lambda: b.queued == 0)
@@ -185,8 +184,9 @@ def test_watermarks_have_hysteresis() -> None:
 def test_capacity_is_a_hard_limit_but_a_group_larger_than_capacity_is_admitted_alone() -> None:
     gate = threading.Semaphore(0)
     rec = Recorder(gate)
-    b = MicroBatcher(rec, max_batch_size=1, max_queue_delay_ms=0, high_watermark=2, low_watermark=1,
-                     capacity=4)
+    b = MicroBatcher(
+        rec, max_batch_size=1, max_queue_delay_ms=0, high_watermark=2, low_watermark=1, capacity=4
+    )
     b.submit(Req(-1))
     assert rec.entered.wait(5)
     wait_for(lambda: b.queued == 0)

@@ -28,12 +28,15 @@ def names(chain: list[tuple[str, dict]]) -> list[str]:
     return [p for p, _ in chain]
 
 
-@pytest.mark.parametrize(("available", "expected"), [
-    ([TRT, CUDA, CPU], [TRT, CUDA, CPU]),
-    ([CUDA, CPU], [CUDA, CPU]),
-    (["AzureExecutionProvider", CPU], [CPU]),
-    ([TRT, CPU], [TRT, CPU]),  # TensorRT without the CUDA EP still falls back to CPU
-])
+@pytest.mark.parametrize(
+    ("available", "expected"),
+    [
+        ([TRT, CUDA, CPU], [TRT, CUDA, CPU]),
+        ([CUDA, CPU], [CUDA, CPU]),
+        (["AzureExecutionProvider", CPU], [CPU]),
+        ([TRT, CPU], [TRT, CPU]),  # TensorRT without the CUDA EP still falls back to CPU
+    ],
+)
 def test_auto_picks_the_best_available_chain(available: list[str], expected: list[str]) -> None:
     assert names(select_providers(available, InferenceSettings(), CACHE)) == expected
 
@@ -52,7 +55,9 @@ def test_explicit_gpu_provider_that_is_missing_is_an_error(provider: str) -> Non
 
 def test_tensorrt_options_carry_cache_fp16_and_shape_profile() -> None:
     cfg = InferenceSettings(fp16=True, max_batch_size=16, max_seq_len=384, device_id=1)
-    (trt, opts), (cuda, copts), _ = select_providers([TRT, CUDA, CPU], cfg, CACHE, ["input_ids", "attention_mask"])
+    (trt, opts), (cuda, copts), _ = select_providers(
+        [TRT, CUDA, CPU], cfg, CACHE, ["input_ids", "attention_mask"]
+    )
     assert (trt, cuda) == (TRT, CUDA)
     assert opts["trt_fp16_enable"] is True and opts["trt_engine_cache_enable"] is True
     assert opts["trt_engine_cache_path"] == str(CACHE) and opts["device_id"] == 1
@@ -86,8 +91,9 @@ def test_cpu_session_is_real_warmed_up_and_logged(tiny_model: Path, caplog: pyte
     assert session.docpipe_info.warmup_ms > 0
     assert "providers=CPUExecutionProvider" in caplog.text and "warmup_ms" in caplog.text
     ids = np.array([[101, 2054, 102]], dtype=np.int64)
-    start, end = session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids),
-                                    "token_type_ids": np.zeros_like(ids)})
+    start, end = session.run(
+        None, {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
+    )
     assert start.shape == end.shape == (1, 3)
 
 
