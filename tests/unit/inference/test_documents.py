@@ -17,25 +17,37 @@ from pipeline.inference.worker import OffsetTracker
 from pipeline.runtime import LocalRunner
 from pipeline.topics import DLQ, EXTRACTED, OCR
 
-CFG = InferenceSettings(provider="cpu", max_batch_size=8, max_queue_delay_ms=2, max_seq_len=64, doc_stride=16,
-                        warmup=False)
+CFG = InferenceSettings(
+    provider="cpu", max_batch_size=8, max_queue_delay_ms=2, max_seq_len=64, doc_stride=16, warmup=False
+)
 
 
 def ocr(n_lines: int, seed: int = 0, kind: DocKind = DocKind.receipt) -> OcrResult:
     words = ["TOTAL", "RM", "12.50", "CASH", "GST", "6%", "DATE", "01/02/2018", "SHOP", "SDN", "BHD", "JALAN"]
     rng = np.random.default_rng(seed)
-    lines = [Line(text=" ".join(rng.choice(words, size=4)), bbox=BBox(x0=0, y0=i * 10, x1=100, y1=i * 10 + 9),
-                  confidence=1.0, order=i) for i in range(n_lines)]
+    lines = [
+        Line(
+            text=" ".join(rng.choice(words, size=4)),
+            bbox=BBox(x0=0, y0=i * 10, x1=100, y1=i * 10 + 9),
+            confidence=1.0,
+            order=i,
+        )
+        for i in range(n_lines)
+    ]
     sha = f"{seed:064x}"
-    return OcrResult(blob=BlobRef(uri=f"file:///x/{sha}", sha256=sha, size=10, media_type="image/png"), kind=kind,
-                     pages=[Page(index=0, width=100, height=1000, dpi=300, source="ocr", lines=lines)],
-                     engine=EngineInfo(name="t", version="1"))
+    return OcrResult(
+        blob=BlobRef(uri=f"file:///x/{sha}", sha256=sha, size=10, media_type="image/png"),
+        kind=kind,
+        pages=[Page(index=0, width=100, height=1000, dpi=300, source="ocr", lines=lines)],
+        engine=EngineInfo(name="t", version="1"),
+    )
 
 
 @pytest.fixture(scope="module")
 def model(tiny_model: Path) -> ReferenceQaModel:
-    return ReferenceQaModel(tiny_model, make_session_factory(CFG), max_seq_len=CFG.max_seq_len,
-                            doc_stride=CFG.doc_stride)
+    return ReferenceQaModel(
+        tiny_model, make_session_factory(CFG), max_seq_len=CFG.max_seq_len, doc_stride=CFG.doc_stride
+    )
 
 
 def test_window_spans_cover_the_text_with_overlap() -> None:
@@ -72,7 +84,9 @@ def test_batched_results_equal_one_at_a_time(model: ReferenceQaModel) -> None:
     one_by_one = [model.infer([w])[0] for w in windows]
     batched = model.infer(windows)
     assert [(s.start, s.end) for s in batched] == [(s.start, s.end) for s in one_by_one]
-    np.testing.assert_allclose([s.score for s in batched], [s.score for s in one_by_one], rtol=1e-3, atol=1e-3)
+    np.testing.assert_allclose(
+        [s.score for s in batched], [s.score for s in one_by_one], rtol=1e-3, atol=1e-3
+    )
 
 
 def test_scheduler_reassembles_documents_across_shared_batches(model: ReferenceQaModel) -> None:
@@ -98,8 +112,17 @@ def test_stage_under_local_runner_extracts_and_dead_letters(model: ReferenceQaMo
     batcher = build_batcher(model, CFG, name="unit-stage")
     stage = document_stage(DocumentScheduler(model, batcher))
     docs = [ocr(8, seed=20 + i) for i in range(3)]
-    envs = [Envelope[OcrResult](event_id=f"e{i}", event_type=OCR, document_id=d.blob.sha256, correlation_id="c",
-                                producer=Producer(stage="ocr", version="1"), payload=d) for i, d in enumerate(docs)]
+    envs = [
+        Envelope[OcrResult](
+            event_id=f"e{i}",
+            event_type=OCR,
+            document_id=d.blob.sha256,
+            correlation_id="c",
+            producer=Producer(stage="ocr", version="1"),
+            payload=d,
+        )
+        for i, d in enumerate(docs)
+    ]
     result = LocalRunner(stage).run([*envs, b"{not json", envs[0]])
     batcher.close()
     assert [e.document_id for e in result.on(EXTRACTED)] == [d.blob.sha256 for d in docs]
