@@ -119,6 +119,7 @@ def register(app: typer.Typer) -> None:
             "int8", help="Variants (model folder names containing this) swept; 'all' for every model."
         ),
         long: int = typer.Option(0, help="Long run of this many documents for RSS (e.g. 10000); 0 = skip."),
+        long_only: bool = typer.Option(False, help="Only the long run (with the last --model)."),
         max_batch: int | None = typer.Option(None, help="max_batch_size (default from settings)."),
         delay_ms: float | None = typer.Option(None, help="max_queue_delay_ms (default from settings)."),
         data: Annotated[Path, typer.Option(help="SROIE folder (box/*.csv).")] = DEFAULT_ROOT,
@@ -178,7 +179,7 @@ def register(app: typer.Typer) -> None:
             if not as_json:
                 typer.echo(msg, err=True)
 
-        for path in model:
+        for path in model if not long_only else []:
             s = settings.model_copy(update={"inference": cfg.model_copy(update={"model_path": path})})
             if document_model:
                 s = s.model_copy(
@@ -224,6 +225,10 @@ def register(app: typer.Typer) -> None:
             results["variants"][name] = res
         if long:
             last = model[-1]
+            if long_only:
+                doc_model = build_model(
+                    settings.model_copy(update={"inference": cfg.model_copy(update={"model_path": last})})
+                )
             say(f"[{last.name}] long run: {long} documents")
             runner = Runner(doc_model, cfg, corpus, last.name)
             results["long"] = runner.long(
@@ -233,9 +238,16 @@ def register(app: typer.Typer) -> None:
                 progress=lambda n, mb: say(f"  {n} docs, rss {mb} MB"),
             )
         results["machine"]["loadavg_1m_end"] = machine()["loadavg_1m"]
+        if long_only and out.is_file():  # add the long run to the existing results file
+            merged = json.loads(out.read_text())
+            merged["long"] = {**results["long"], "date": results["date"], "machine": results["machine"]}
+            results = merged
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(results, indent=2) + "\n")
-        plot(results, png)
-        summary = {name: res["targets"] for name, res in results["variants"].items()}
+        if results["variants"]:
+            plot(results, png)
+        summary: dict[str, Any] = {name: res["targets"] for name, res in results["variants"].items()}
+        if "long" in results:
+            summary["long"] = {k: v for k, v in results["long"].items() if k != "rss_mb_series"}
         emit(results if as_json else summary, as_json)
         say(f"results: {out}, plot: {png}")
