@@ -165,20 +165,15 @@ class MicroBatcher(Generic[Req, Resp]):
         self._saturated = False
         self._closed = False
         self._seq = itertools.count()
-        self._m = {
-            m: m.labels(name)
-            for m in (
-                BATCH_SIZE,
-                QUEUE_DELAY,
-                INFER_TIME,
-                PADDING,
-                SEQUENCES,
-                FAILED,
-                BISECTIONS,
-                DEPTH,
-                SATURATED,
-            )
-        }
+        self._batch_size = BATCH_SIZE.labels(name)
+        self._queue_delay = QUEUE_DELAY.labels(name)
+        self._infer_time = INFER_TIME.labels(name)
+        self._padding = PADDING.labels(name)
+        self._sequences = SEQUENCES.labels(name)
+        self._failed = FAILED.labels(name)
+        self._bisections = BISECTIONS.labels(name)
+        self._depth = DEPTH.labels(name)
+        self._saturated_gauge = SATURATED.labels(name)
         self._threads = [
             threading.Thread(target=self._loop, name=f"batcher-{name}-{i}", daemon=True)
             for i in range(concurrency)
@@ -193,7 +188,7 @@ class MicroBatcher(Generic[Req, Resp]):
     def submit_many(self, requests: Sequence[Req]) -> list[Future[Resp]]:
         """Enqueue a group (e.g. all windows of one document) atomically; never blocks."""
         now = time.perf_counter()
-        items = [_Item(r, Future(), self._length_of(r), now, 0) for r in requests]
+        items: list[_Item[Req, Resp]] = [_Item(r, Future(), self._length_of(r), now, 0) for r in requests]
         with self._cond:
             if self._closed:
                 raise BatcherClosed(f"batcher {self.name} is closed")
@@ -233,8 +228,8 @@ class MicroBatcher(Generic[Req, Resp]):
             self._saturated = True
         elif self._saturated and depth <= self.low_watermark:
             self._saturated = False
-        self._m[DEPTH].set(depth)
-        self._m[SATURATED].set(1 if self._saturated else 0)
+        self._depth.set(depth)
+        self._saturated_gauge.set(1 if self._saturated else 0)
 
     # ---- shutdown ------------------------------------------------------------------------------
     def close(self, drain: bool = True, timeout: float | None = None) -> None:
@@ -288,7 +283,7 @@ class MicroBatcher(Generic[Req, Resp]):
             start = time.perf_counter()
             live = [it for it in batch if it.future.set_running_or_notify_cancel()]
             for it in live:
-                self._m[QUEUE_DELAY].observe(start - it.enqueued)
+                self._queue_delay.observe(start - it.enqueued)
             try:
                 if live:
                     self._execute(live)
@@ -313,7 +308,7 @@ class MicroBatcher(Generic[Req, Resp]):
             if len(items) == 1:
                 with self._cond:
                     self.stats.failed += 1
-                self._m[FAILED].inc()
+                self._failed.inc()
                 log.warning(
                     "batcher %s: request failed alone: %s: %s",
                     self.name,
@@ -324,7 +319,7 @@ class MicroBatcher(Generic[Req, Resp]):
                 return
             with self._cond:
                 self.stats.bisections += 1
-            self._m[BISECTIONS].inc()
+            self._bisections.inc()
             mid = len(items) // 2
             self._execute(items[:mid])
             self._execute(items[mid:])
@@ -338,9 +333,9 @@ class MicroBatcher(Generic[Req, Resp]):
             self.stats.infer_seconds += elapsed
             self.stats.tokens += sum(lengths)
             self.stats.padded_tokens += padded
-        self._m[BATCH_SIZE].observe(len(items))
-        self._m[INFER_TIME].observe(elapsed)
-        self._m[PADDING].observe(1 - sum(lengths) / padded if padded else 0.0)
-        self._m[SEQUENCES].inc(len(items))
+        self._batch_size.observe(len(items))
+        self._infer_time.observe(elapsed)
+        self._padding.observe(1 - sum(lengths) / padded if padded else 0.0)
+        self._sequences.inc(len(items))
         for it, res in zip(items, results, strict=True):
             it.future.set_result(res)

@@ -43,7 +43,7 @@ WINDOWS_PER_DOC = Histogram(
 )
 
 
-class DocumentModel(Protocol[DocT, WinT, ScoreT, OutT]):
+class DocumentModel(Protocol[DocT, WinT, ScoreT, OutT]):  # type: ignore[misc]
     def prepare(self, doc: DocT) -> list[WinT]: ...
 
     def infer(self, windows: list[WinT]) -> Sequence[ScoreT]: ...
@@ -92,7 +92,7 @@ class DocumentScheduler(Generic[DocT, WinT, ScoreT, OutT]):
         if not futures:
             self._done.put(job)
         for fut in futures:
-            fut.add_done_callback(lambda _f, j=job: self._window_done(j))
+            fut.add_done_callback(lambda _f, j=job: self._window_done(j))  # type: ignore[misc]
         return job
 
     def _window_done(self, job: DocJob[DocT, WinT, ScoreT]) -> None:

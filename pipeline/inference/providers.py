@@ -217,7 +217,7 @@ def make_session_factory(
             cfg.fp16 and used[0] == TRT,
             warm_ms,
         )
-        runner.docpipe_info = info  # type: ignore[union-attr]
+        runner.docpipe_info = info
         return runner
 
     return factory

@@ -243,17 +243,17 @@ class ReferenceQaModel:
                 best[w.field] = sp
         fields: dict[str, ExtractedField] = {}
         for name in FIELDS.get(ocr.kind, FIELDS[DocKind.receipt]):
-            sp = best.get(name)
+            found = best.get(name)
             ctx = windows[0].context if windows else None
-            if sp is None or ctx is None or len(ctx.offsets) == 0:
+            if found is None or ctx is None or len(ctx.offsets) == 0:
                 fields[name] = ExtractedField(
                     name=name, value=None, confidence=0.0, status=FieldStatus.absent
                 )
                 continue
-            a, b = int(ctx.offsets[sp.start, 0]), int(ctx.offsets[sp.end, 1])
+            a, b = int(ctx.offsets[found.start, 0]), int(ctx.offsets[found.end, 1])
             line = max(0, bisect.bisect_right(ctx.line_starts, a) - 1)
             page, order = ctx.line_refs[line]
-            conf = float(1 / (1 + np.exp(-sp.score / 4)))  # squashed raw logit sum, uncalibrated
+            conf = float(1 / (1 + np.exp(-found.score / 4)))  # squashed raw logit sum, uncalibrated
             fields[name] = ExtractedField(
                 name=name,
                 value=ctx.text[a:b],

@@ -29,7 +29,7 @@ def parse_box_line(row: str) -> tuple[BBox, str] | None:
 def load_receipt(path: Path, salt: str = "") -> OcrResult:
     """One receipt as an OCR result; `salt` makes distinct document ids for repeated copies."""
     raw = path.read_bytes()
-    lines = []
+    lines: list[Line] = []
     for row in raw.decode("utf-8", errors="replace").splitlines():
         parsed = parse_box_line(row)
         if parsed:

@@ -44,7 +44,10 @@ def build_model(settings: Settings) -> DocumentModel[Any, Any, Any, Any]:
     if not func:
         raise ValueError(f"inference.document_model must be module:function, got {target!r}")
     builder = getattr(importlib.import_module(module), func)
-    return builder(settings, make_session_factory(settings.inference, settings.home))  # type: ignore[no-any-return]
+    model: DocumentModel[Any, Any, Any, Any] = builder(
+        settings, make_session_factory(settings.inference, settings.home)
+    )
+    return model
 
 
 def extraction_emits(stage: StageSpec, env: Envelope[Any], extraction: Any) -> list[Emit]:

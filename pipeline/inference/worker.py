@@ -246,7 +246,13 @@ class BatchingWorker:
         return False
 
     def _admit(self, msg: Message) -> None:
-        raw: RawMessage = (msg.topic(), msg.partition(), msg.offset(), msg.key(), msg.value())
+        raw: RawMessage = (
+            str(msg.topic()),
+            int(msg.partition() or 0),
+            int(msg.offset() or 0),
+            msg.key(),
+            msg.value(),
+        )
         part, off = raw[1], raw[2]
         self.tracker.started(part, off)
         self.stats.consumed += 1
