@@ -67,7 +67,7 @@ def make_worker(settings: Settings, model_dir: Path, **batcher: object) -> Batch
     return BatchingWorker(document_stage(scheduler), scheduler, settings)
 
 
-def run(worker: BatchingWorker, idle_exit_s: float = 4.0) -> None:
+def run(worker: BatchingWorker, idle_exit_s: float = 8.0) -> None:
     t = threading.Thread(target=worker.run, kwargs={"idle_exit_s": idle_exit_s})
     t.start()
     t.join(180)
@@ -132,7 +132,7 @@ def test_documents_are_batched_extracted_once_and_poison_is_dead_lettered(
     # A second worker of the same group sees nothing new; a replay of the same events is skipped.
     publish(settings, good[:3])
     again = make_worker(settings, tiny_model)
-    run(again, idle_exit_s=3.0)
+    run(again, idle_exit_s=6.0)
     assert again.stats.skipped == 3 and again.stats.produced == 3  # status events only
     out2 = list(read_topic(settings, settings.topic(EXTRACTED)))
     assert len(out2) == len(docs)
