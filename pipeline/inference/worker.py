@@ -21,6 +21,7 @@ import logging
 import signal
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,7 +104,7 @@ class BatchingWorkerStats:
     aborted: int = 0
     pauses: int = 0
     max_outstanding: int = 0
-    latencies_s: list[float] = field(default_factory=list)
+    latencies_s: deque[float] = field(default_factory=lambda: deque(maxlen=10_000))  # recent, bounded
 
 
 @dataclass
