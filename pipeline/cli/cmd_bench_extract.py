@@ -85,7 +85,8 @@ def plot(results: dict[str, Any], path: Path) -> None:
     ax2.set_ylabel("p95 document latency (ms)")
     ax2.set_yscale("log")
     ax2.set_title("Latency under offered load")
-    ax2.legend(fontsize=8)
+    if ax2.get_legend_handles_labels()[0]:
+        ax2.legend(fontsize=8)
     fig.suptitle(
         f"docpipe bench extract — {results['machine']['cpu']} ({results['machine']['cores']} cores), "
         f"{results['date'][:10]}",
