@@ -1,0 +1,206 @@
+"""PDF text layer (pypdfium2): words and lines with boxes, plus a check whether the layer is usable.
+
+Born-digital pages are read here without any OCR. A page whose layer is missing, garbled (no
+Unicode mapping, control or private-use characters) or only invisible text over a scanned image
+is reported as unusable so the caller renders and OCRs it instead.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import unicodedata
+from dataclasses import dataclass, field
+
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+
+from pipeline.contracts import BBox, Line, Point, Word
+
+TEXT_LAYER_DPI = 72.0  # text-layer coordinates are PDF points, origin top-left
+
+MIN_CHARS = 3  # fewer visible characters than this is "no text layer"
+MIN_VALID_SHARE = 0.9  # share of characters that must be real, mapped, printable glyphs
+MIN_ALNUM_SHARE = 0.4  # share of non-space characters that must be letters or digits
+IMAGE_COVER_SHARE = 0.5  # an image covering this share of the page makes the page a scan
+GAP_SPLIT = 1.5  # split a pdfium line where the gap between words exceeds this many line heights
+
+
+@dataclass
+class _Char:
+    ch: str
+    box: tuple[float, float, float, float]  # x0, y0, x1, y1 in top-left page points
+    generated: bool
+    valid: bool
+    invisible: bool
+
+
+@dataclass
+class TextLayer:
+    width: float
+    height: float
+    lines: list[Line] = field(default_factory=list)
+    usable: bool = True
+    reason: str = ""
+    stats: dict[str, float] = field(default_factory=dict)
+
+
+def _valid_char(code: int, ch: str, map_error: bool) -> bool:
+    if map_error or code == 0xFFFD or code == 0:
+        return False
+    cat = unicodedata.category(ch)
+    return not (cat in ("Co", "Cn", "Cs") or (cat == "Cc" and ch not in "\r\n\t"))
+
+
+class _Transform:
+    """PDF user space (origin bottom-left, unrotated) -> displayed page, origin top-left, in points."""
+
+    def __init__(self, page: pdfium.PdfPage) -> None:
+        left, bottom, right, top = page.get_cropbox()
+        self.left, self.top = left, top
+        self.w0, self.h0 = right - left, top - bottom
+        self.rotation = page.get_rotation() % 360
+        self.width, self.height = (self.h0, self.w0) if self.rotation in (90, 270) else (self.w0, self.h0)
+
+    def point(self, x: float, y: float) -> tuple[float, float]:
+        u, v = x - self.left, self.top - y
+        if self.rotation == 90:
+            return self.h0 - v, u
+        if self.rotation == 180:
+            return self.w0 - u, self.h0 - v
+        if self.rotation == 270:
+            return v, self.w0 - u
+        return u, v
+
+    def box(self, left: float, bottom: float, right: float, top: float) -> tuple[float, float, float, float]:
+        xa, ya = self.point(left, top)
+        xb, yb = self.point(right, bottom)
+        return min(xa, xb), min(ya, yb), max(xa, xb), max(ya, yb)
+
+
+def _read_chars(page: pdfium.PdfPage, tf: _Transform) -> list[_Char]:
+    textpage = page.get_textpage()
+    try:
+        raw = textpage.raw
+        n = pdfium_c.FPDFText_CountChars(raw)
+        left, right, bottom, top = (ctypes.c_double() for _ in range(4))
+        chars: list[_Char] = []
+        for i in range(max(n, 0)):
+            code = pdfium_c.FPDFText_GetUnicode(raw, i)
+            try:
+                ch = chr(code)
+            except (ValueError, OverflowError):
+                ch, code = "\ufffd", 0xFFFD
+            generated = bool(pdfium_c.FPDFText_IsGenerated(raw, i) == 1)
+            box = (0.0, 0.0, 0.0, 0.0)
+            invisible = False
+            if not generated and not ch.isspace():
+                if pdfium_c.FPDFText_GetCharBox(raw, i, left, right, bottom, top):
+                    box = tf.box(left.value, bottom.value, right.value, top.value)
+                obj = pdfium_c.FPDFText_GetTextObject(raw, i)
+                if obj:
+                    invisible = pdfium_c.FPDFTextObj_GetTextRenderMode(obj) == pdfium_c.FPDF_TEXTRENDERMODE_INVISIBLE
+            map_error = bool(pdfium_c.FPDFText_HasUnicodeMapError(raw, i) == 1)
+            chars.append(_Char(ch, box, generated, _valid_char(code, ch, map_error), invisible))
+        return chars
+    finally:
+        textpage.close()
+
+
+def _image_cover(page: pdfium.PdfPage, tf: _Transform) -> float:
+    """Largest share of the page covered by a single image object (scans are one big image)."""
+    area = max(tf.width * tf.height, 1e-6)
+    best = 0.0
+    for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=2):
+        left, bottom, right, top = obj.get_bounds()
+        x0, y0, x1, y1 = tf.box(left, bottom, right, top)
+        w = max(0.0, min(x1, tf.width) - max(x0, 0.0))
+        h = max(0.0, min(y1, tf.height) - max(y0, 0.0))
+        best = max(best, w * h / area)
+    return best
+
+
+def _words_to_lines(words: list[Word]) -> list[Line]:
+    """Split one pdfium line into visual pieces at wide gaps (table columns), like OCR detections."""
+    lines: list[Line] = []
+    piece: list[Word] = []
+
+    def flush() -> None:
+        if piece:
+            x0 = min(w.bbox.x0 for w in piece)
+            y0 = min(w.bbox.y0 for w in piece)
+            x1 = max(w.bbox.x1 for w in piece)
+            y1 = max(w.bbox.y1 for w in piece)
+            lines.append(Line(
+                text=" ".join(w.text for w in piece), bbox=BBox(x0=x0, y0=y0, x1=x1, y1=y1),
+                polygon=[Point(x=x0, y=y0), Point(x=x1, y=y0), Point(x=x1, y=y1), Point(x=x0, y=y1)],
+                confidence=1.0, order=0, words=list(piece),
+            ))
+            piece.clear()
+
+    for word in words:
+        if piece:
+            prev = piece[-1]
+            height = max(prev.bbox.y1 - prev.bbox.y0, word.bbox.y1 - word.bbox.y0, 1.0)
+            same_row = min(prev.bbox.y1, word.bbox.y1) - max(prev.bbox.y0, word.bbox.y0) > 0.3 * height
+            if not same_row or word.bbox.x0 - prev.bbox.x1 > GAP_SPLIT * height or word.bbox.x0 < prev.bbox.x0:
+                flush()
+        piece.append(word)
+    flush()
+    return lines
+
+
+def _build_lines(chars: list[_Char]) -> list[Line]:
+    lines: list[Line] = []
+    words: list[Word] = []
+    current: list[_Char] = []
+
+    def end_word() -> None:
+        if current:
+            text = "".join(c.ch for c in current)
+            words.append(Word(text=text, bbox=BBox(
+                x0=min(c.box[0] for c in current), y0=min(c.box[1] for c in current),
+                x1=max(c.box[2] for c in current), y1=max(c.box[3] for c in current)), confidence=1.0))
+            current.clear()
+
+    for c in chars:
+        if c.ch in "\r\n":
+            end_word()
+            lines.extend(_words_to_lines(words))
+            words = []
+        elif c.ch.isspace() or c.generated or not c.valid:
+            end_word()
+        else:
+            current.append(c)
+    end_word()
+    lines.extend(_words_to_lines(words))
+    return lines
+
+
+def judge(chars: list[_Char], image_cover: float, ocr_invisible: bool) -> tuple[bool, str, dict[str, float]]:
+    """Is this text layer worth trusting? Returns (usable, reason-if-not, stats). Pure."""
+    visible = [c for c in chars if not c.generated and not c.ch.isspace()]
+    n = len(visible)
+    valid = sum(c.valid for c in visible)
+    alnum = sum(c.valid and c.ch.isalnum() for c in visible)
+    invisible = sum(c.invisible for c in visible)
+    stats = {"chars": float(n), "valid_share": valid / n if n else 0.0, "alnum_share": alnum / n if n else 0.0,
+             "invisible_share": invisible / n if n else 0.0, "image_cover": image_cover}
+    if n < MIN_CHARS:
+        return False, "no text layer", stats
+    if stats["valid_share"] < MIN_VALID_SHARE:
+        return False, f"text layer garbled ({stats['valid_share']:.0%} mappable characters)", stats
+    if stats["alnum_share"] < MIN_ALNUM_SHARE:
+        return False, f"text layer garbled ({stats['alnum_share']:.0%} letters/digits)", stats
+    if ocr_invisible and stats["invisible_share"] > 0.9 and image_cover >= IMAGE_COVER_SHARE:
+        return False, "invisible text layer over a scanned image", stats
+    return True, "", stats
+
+
+def read_text_layer(page: pdfium.PdfPage, *, ocr_invisible: bool = True) -> TextLayer:
+    """Extract lines (with words) from one page and judge whether the layer is usable."""
+    tf = _Transform(page)
+    chars = _read_chars(page, tf)
+    needs_cover = ocr_invisible and any(c.invisible for c in chars)
+    usable, reason, stats = judge(chars, _image_cover(page, tf) if needs_cover else 0.0, ocr_invisible)
+    lines = _build_lines(chars) if usable else []
+    return TextLayer(width=tf.width, height=tf.height, lines=lines, usable=usable, reason=reason, stats=stats)
