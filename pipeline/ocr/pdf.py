@@ -5,6 +5,7 @@ One page is open at a time and closed before the next, so a 1,000-page PDF runs 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -15,6 +16,9 @@ import pypdfium2.raw as pdfium_c
 from pipeline.ocr.errors import CorruptDocument, EmptyDocument, EncryptedDocument, PageLimitExceeded
 from pipeline.ocr.images import ImageLimits, check_size
 from pipeline.ocr.pdf_text import TextLayer, read_text_layer
+
+_EMPTY_TREE = re.compile(rb"/Count\s+0\b")
+_PAGE_OBJ = re.compile(rb"/Type\s*/Page\b")
 
 
 @dataclass
@@ -36,19 +40,29 @@ def open_pdf(data: bytes, password: str | None = None) -> pdfium.PdfDocument:
     try:
         pdf = pdfium.PdfDocument(data, password=password)
     except pdfium.PdfiumError as exc:
-        code = getattr(exc, "err_code", None)
-        if code == pdfium_c.FPDF_ERR_PASSWORD:
-            raise EncryptedDocument("encrypted PDF: no password" if password is None
-                                    else "encrypted PDF: wrong password") from None
-        if code == pdfium_c.FPDF_ERR_SUCCESS:  # pdfium refuses an empty page tree without an error code
-            raise EmptyDocument("PDF has 0 pages") from None
-        if code == pdfium_c.FPDF_ERR_SECURITY:
-            raise EncryptedDocument("encrypted PDF: unsupported security handler") from None
-        raise CorruptDocument("corrupt or truncated PDF (cannot be parsed)") from None
+        raise classify_open_error(getattr(exc, "err_code", None), data, password) from None
     if len(pdf) == 0:
         pdf.close()
         raise EmptyDocument("PDF has 0 pages")
     return pdf
+
+
+def classify_open_error(code: int | None, data: bytes, password: str | None) -> Exception:
+    """Map a failed open to a typed error. Pure.
+
+    pdfium keeps its last error code when a load fails without setting one (an empty page tree), so a
+    PASSWORD code is only believed when the file has an /Encrypt entry, and "no error" means no pages.
+    """
+    encrypted = b"/Encrypt" in data
+    if code in (pdfium_c.FPDF_ERR_PASSWORD, pdfium_c.FPDF_ERR_SECURITY) and encrypted:
+        if code == pdfium_c.FPDF_ERR_SECURITY:
+            return EncryptedDocument("encrypted PDF: unsupported security handler")
+        return EncryptedDocument("encrypted PDF: no password" if password is None else "encrypted PDF: wrong password")
+    if code in (pdfium_c.FPDF_ERR_FORMAT, pdfium_c.FPDF_ERR_FILE):
+        return CorruptDocument("corrupt or truncated PDF (cannot be parsed)")
+    if _EMPTY_TREE.search(data) and not _PAGE_OBJ.search(data):
+        return EmptyDocument("PDF has 0 pages")
+    return CorruptDocument("corrupt or truncated PDF (cannot be parsed)")
 
 
 def render_scale(width_pt: float, height_pt: float, dpi: float, limits: ImageLimits) -> tuple[float, str]:

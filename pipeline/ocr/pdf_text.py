@@ -31,7 +31,6 @@ class _Char:
     box: tuple[float, float, float, float]  # x0, y0, x1, y1 in top-left page points
     generated: bool
     valid: bool
-    invisible: bool
 
 
 @dataclass
@@ -81,29 +80,43 @@ def _read_chars(page: pdfium.PdfPage, tf: _Transform) -> list[_Char]:
     textpage = page.get_textpage()
     try:
         raw = textpage.raw
-        n = pdfium_c.FPDFText_CountChars(raw)
+        n = max(pdfium_c.FPDFText_CountChars(raw), 0)
+        full = textpage.get_text_range(0, n) if n else ""
+        aligned = len(full) == n  # one UTF-16 unit per char unless the page has non-BMP characters
         left, right, bottom, top = (ctypes.c_double() for _ in range(4))
+        get_box, is_generated = pdfium_c.FPDFText_GetCharBox, pdfium_c.FPDFText_IsGenerated
+        map_error = pdfium_c.FPDFText_HasUnicodeMapError
         chars: list[_Char] = []
-        for i in range(max(n, 0)):
-            code = pdfium_c.FPDFText_GetUnicode(raw, i)
-            try:
-                ch = chr(code)
-            except (ValueError, OverflowError):
-                ch, code = "\ufffd", 0xFFFD
-            generated = bool(pdfium_c.FPDFText_IsGenerated(raw, i) == 1)
+        for i in range(n):
+            if aligned:
+                ch = full[i]
+                code = ord(ch)
+            else:
+                code = pdfium_c.FPDFText_GetUnicode(raw, i)
+                try:
+                    ch = chr(code)
+                except (ValueError, OverflowError):
+                    ch, code = "\ufffd", 0xFFFD
+            if ch.isspace():
+                chars.append(_Char(ch, (0.0, 0.0, 0.0, 0.0), False, True))
+                continue
+            generated = is_generated(raw, i) == 1
             box = (0.0, 0.0, 0.0, 0.0)
-            invisible = False
-            if not generated and not ch.isspace():
-                if pdfium_c.FPDFText_GetCharBox(raw, i, left, right, bottom, top):
-                    box = tf.box(left.value, bottom.value, right.value, top.value)
-                obj = pdfium_c.FPDFText_GetTextObject(raw, i)
-                if obj:
-                    invisible = pdfium_c.FPDFTextObj_GetTextRenderMode(obj) == pdfium_c.FPDF_TEXTRENDERMODE_INVISIBLE
-            map_error = bool(pdfium_c.FPDFText_HasUnicodeMapError(raw, i) == 1)
-            chars.append(_Char(ch, box, generated, _valid_char(code, ch, map_error), invisible))
+            if not generated and get_box(raw, i, left, right, bottom, top):
+                box = tf.box(left.value, bottom.value, right.value, top.value)
+            chars.append(_Char(ch, box, generated, _valid_char(code, ch, map_error(raw, i) == 1)))
         return chars
     finally:
         textpage.close()
+
+
+def _text_objects(page: pdfium.PdfPage) -> tuple[int, int]:
+    """(text objects, invisible ones): scanners' OCR layers are drawn with render mode 3 (invisible)."""
+    total = invisible = 0
+    for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_TEXT], max_depth=2):
+        total += 1
+        invisible += pdfium_c.FPDFTextObj_GetTextRenderMode(obj.raw) == pdfium_c.FPDF_TEXTRENDERMODE_INVISIBLE
+    return total, invisible
 
 
 def _image_cover(page: pdfium.PdfPage, tf: _Transform) -> float:
@@ -132,7 +145,7 @@ def _words_to_lines(words: list[Word]) -> list[Line]:
             y1 = max(w.bbox.y1 for w in piece)
             lines.append(Line(
                 text=" ".join(w.text for w in piece), bbox=BBox(x0=x0, y0=y0, x1=x1, y1=y1),
-                polygon=[Point(x=x0, y=y0), Point(x=x1, y=y0), Point(x=x1, y=y1), Point(x=x0, y=y1)],
+                polygon=[Point(x=x, y=y) for x, y in ((x0, y0), (x1, y0), (x1, y1), (x0, y1))],
                 confidence=1.0, order=0, words=list(piece),
             ))
             piece.clear()
@@ -152,39 +165,42 @@ def _words_to_lines(words: list[Word]) -> list[Line]:
 def _build_lines(chars: list[_Char]) -> list[Line]:
     lines: list[Line] = []
     words: list[Word] = []
-    current: list[_Char] = []
+    text: list[str] = []
+    x0 = y0 = x1 = y1 = 0.0
 
     def end_word() -> None:
-        if current:
-            text = "".join(c.ch for c in current)
-            words.append(Word(text=text, bbox=BBox(
-                x0=min(c.box[0] for c in current), y0=min(c.box[1] for c in current),
-                x1=max(c.box[2] for c in current), y1=max(c.box[3] for c in current)), confidence=1.0))
-            current.clear()
+        if text:
+            words.append(Word(text="".join(text), confidence=1.0, bbox=BBox(x0=x0, y0=y0, x1=x1, y1=y1)))
+            text.clear()
 
     for c in chars:
         if c.ch in "\r\n":
             end_word()
             lines.extend(_words_to_lines(words))
             words = []
-        elif c.ch.isspace() or c.generated or not c.valid:
+        elif c.generated or not c.valid or c.ch.isspace():
             end_word()
         else:
-            current.append(c)
+            bx0, by0, bx1, by1 = c.box
+            if text:
+                x0, y0, x1, y1 = min(x0, bx0), min(y0, by0), max(x1, bx1), max(y1, by1)
+            else:
+                x0, y0, x1, y1 = bx0, by0, bx1, by1
+            text.append(c.ch)
     end_word()
     lines.extend(_words_to_lines(words))
     return lines
 
 
-def judge(chars: list[_Char], image_cover: float, ocr_invisible: bool) -> tuple[bool, str, dict[str, float]]:
+def judge(chars: list[_Char], invisible_share: float, image_cover: float,
+          ocr_invisible: bool) -> tuple[bool, str, dict[str, float]]:
     """Is this text layer worth trusting? Returns (usable, reason-if-not, stats). Pure."""
     visible = [c for c in chars if not c.generated and not c.ch.isspace()]
     n = len(visible)
     valid = sum(c.valid for c in visible)
     alnum = sum(c.valid and c.ch.isalnum() for c in visible)
-    invisible = sum(c.invisible for c in visible)
     stats = {"chars": float(n), "valid_share": valid / n if n else 0.0, "alnum_share": alnum / n if n else 0.0,
-             "invisible_share": invisible / n if n else 0.0, "image_cover": image_cover}
+             "invisible_share": invisible_share, "image_cover": image_cover}
     if n < MIN_CHARS:
         return False, "no text layer", stats
     if stats["valid_share"] < MIN_VALID_SHARE:
@@ -200,7 +216,12 @@ def read_text_layer(page: pdfium.PdfPage, *, ocr_invisible: bool = True) -> Text
     """Extract lines (with words) from one page and judge whether the layer is usable."""
     tf = _Transform(page)
     chars = _read_chars(page, tf)
-    needs_cover = ocr_invisible and any(c.invisible for c in chars)
-    usable, reason, stats = judge(chars, _image_cover(page, tf) if needs_cover else 0.0, ocr_invisible)
+    invisible_share, cover = 0.0, 0.0
+    if ocr_invisible and chars:
+        total, invisible = _text_objects(page)
+        invisible_share = invisible / total if total else 0.0
+        if invisible_share > 0.9:
+            cover = _image_cover(page, tf)
+    usable, reason, stats = judge(chars, invisible_share, cover, ocr_invisible)
     lines = _build_lines(chars) if usable else []
     return TextLayer(width=tf.width, height=tf.height, lines=lines, usable=usable, reason=reason, stats=stats)

@@ -108,7 +108,8 @@ class PpOcrOnnxEngine(OcrEngine):
         for component, path in ((self._det, self.models.det), (self._cls, self.models.cls),
                                 (self._rec, self.models.rec)):
             component.session.session = make_session(path, self.providers, intra_threads=self.intra,
-                                                      inter_threads=self.inter, cache_dir=cache_dir)
+                                                      inter_threads=self.inter, spin=settings.spin,
+                                                      cache_dir=cache_dir)
         self.provider = self._det.session.session.get_providers()[0]
         self.load_ms = (time.perf_counter() - t0) * 1000
         log.info("ocr engine ppocr_onnx loaded: mode=%s models=%s provider=%s (available %s) threads=%d/%d "

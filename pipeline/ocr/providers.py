@@ -61,7 +61,7 @@ def default_threads() -> int:
 
 
 def make_session(model_path: Path, providers: Sequence[str], *, intra_threads: int, inter_threads: int,
-                 cache_dir: Path | None = None) -> Any:
+                 spin: bool = False, cache_dir: Path | None = None) -> Any:
     import onnxruntime as ort
 
     so = ort.SessionOptions()
@@ -70,5 +70,8 @@ def make_session(model_path: Path, providers: Sequence[str], *, intra_threads: i
     so.intra_op_num_threads = intra_threads
     so.inter_op_num_threads = inter_threads
     so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    so.enable_cpu_mem_arena = False  # crops vary in size every call; the arena only grows
+    so.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
+    so.add_session_config_entry("session.inter_op.allow_spinning", "1" if spin else "0")
     return ort.InferenceSession(str(model_path), sess_options=so,
                                 providers=provider_options(providers, cache_dir))

@@ -23,6 +23,7 @@ class OcrSettings(BaseModel):
     )
     intra_op_threads: int = Field(default=0, ge=0, description="0 = one per CPU core.")
     inter_op_threads: int = Field(default=1, ge=1)
+    spin: bool = Field(default=False, description="Let ONNX Runtime threads busy-wait (faster only on idle cores).")
     rec_batch: int | None = Field(default=None, ge=1, description="Recognition batch; None = mode default.")
     det_limit_side: int | None = Field(default=None, ge=32, description="Detection resize target; None = mode default.")
     det_max_side: int | None = Field(default=None, ge=64, description="Cap on the longer side before detection.")

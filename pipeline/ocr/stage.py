@@ -18,7 +18,7 @@ from pipeline.config import Settings
 from pipeline.contracts import DocKind, DocumentIngested, EngineInfo, Envelope, OcrResult
 from pipeline.ingest.media import PO_CHANGE_JSON, UnsupportedMediaType, sniff
 from pipeline.ocr.document import read_document
-from pipeline.ocr.errors import DocumentError
+from pipeline.ocr.errors import CorruptDocument, DocumentError
 from pipeline.ocr.factory import get_engine
 from pipeline.runtime import Emit, PermanentError, StageSpec, TransientError
 from pipeline.topics import INGESTED, OCR
@@ -33,9 +33,9 @@ def passthrough_po_change(blob: Any, data: bytes) -> OcrResult:
     try:
         doc = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PermanentError(f"PO change JSON does not parse ({exc.__class__.__name__})") from None
+        raise CorruptDocument(f"PO change JSON does not parse ({exc.__class__.__name__})") from None
     if not isinstance(doc, dict):
-        raise PermanentError("PO change JSON is not an object")
+        raise CorruptDocument("PO change JSON is not an object")
     return OcrResult(blob=blob, kind=DocKind.po_change, structured=doc, pages=[],
                      engine=EngineInfo(name="passthrough", version=STAGE_VERSION))
 
@@ -73,14 +73,14 @@ def build_stage(settings: Settings, *, preload: bool = True) -> StageSpec:
             raise PermanentError(str(exc)) from None
         if media_type != blob.media_type:
             blob = blob.model_copy(update={"media_type": media_type})
-        if media_type == PO_CHANGE_JSON:
-            result = passthrough_po_change(blob, data)
-        else:
-            try:
+        try:
+            if media_type == PO_CHANGE_JSON:
+                result = passthrough_po_change(blob, data)
+            else:
                 result = read_document(blob, data, ocr_settings, max_pages=settings.max_pages, engine=engine,
                                        kind=ingested.kind_hint or DocKind.unknown)
-            except DocumentError as exc:
-                raise PermanentError(str(exc)) from None
+        except DocumentError as exc:
+            raise PermanentError(str(exc)) from None
         return [Emit(OCR, event.follow(OCR, result, spec.producer))]
 
     spec = StageSpec(name=STAGE_NAME, version=STAGE_VERSION, input_topic=INGESTED, input_model=DocumentIngested,
