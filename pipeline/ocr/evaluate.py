@@ -1,7 +1,11 @@
 """SROIE evaluation: line recall (CER <= 0.1), CER in reading order, total found verbatim.
 
 Ground truth: box/NNN.csv (x1..y4,TEXT per line, in reading order) and key/NNN.json (`total`).
-Pure metric functions plus a thin loop over files; text is compared, never logged.
+SROIE's line texts are upper-cased by its annotators and their spacing is the annotator's choice
+("MR. D.I.Y. (KUCHAI)" for a print of "MR.D.I.Y.(KUCHAI)"), so lines and CER are compared
+case-insensitively with whitespace removed (the SROIE task-1 convention). The total is checked
+verbatim (only runs of whitespace collapsed). Pure metric functions plus a thin loop over files;
+text is compared, never logged.
 """
 
 from __future__ import annotations
@@ -26,6 +30,11 @@ def norm(text: str) -> str:
     return _WS.sub(" ", text).strip()
 
 
+def key(text: str) -> str:
+    """Comparison form of a line: upper case, no whitespace."""
+    return _WS.sub("", text).upper()
+
+
 def cer(reference: str, hypothesis: str) -> float:
     if not reference:
         return 0.0 if not hypothesis else 1.0
@@ -43,6 +52,7 @@ def read_gt_lines(path: Path) -> list[str]:
 
 def matched_lines(gt: list[str], pred: list[str], max_cer: float = LINE_CER) -> int:
     """GT lines with a distinct predicted line within max_cer (greedy on the best pairs first). Pure."""
+    gt, pred = [key(g) for g in gt], [key(p) for p in pred]
     pairs = []
     for i, g in enumerate(gt):
         for j, p in enumerate(pred):
@@ -122,7 +132,7 @@ def score_receipt(rid: str, data_dir: Path, result: OcrResult, seconds: float, c
     key_path = data_dir / "key" / f"{rid}.json"
     total = json.loads(key_path.read_text(encoding="utf-8")).get("total", "") if key_path.is_file() else ""
     return ReceiptScore(
-        id=rid, gt_lines=len(gt), matched=matched_lines(gt, pred), cer=cer(" ".join(gt), " ".join(pred)),
+        id=rid, gt_lines=len(gt), matched=matched_lines(gt, pred), cer=cer(key("".join(gt)), key("".join(pred))),
         total_found=total_found(total, pred) if norm(total) else None, seconds=seconds, cpu_seconds=cpu_seconds,
         rotation=result.pages[0].rotation if result.pages else 0,
     )

@@ -7,6 +7,7 @@ nothing; EXIF orientation is applied so phone photos come out the way they were 
 from __future__ import annotations
 
 import io
+import re
 import struct
 import warnings
 from collections.abc import Iterator
@@ -81,7 +82,9 @@ def iter_frames(data: bytes, limits: ImageLimits) -> Iterator[Frame]:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             im = Image.open(io.BytesIO(data))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise PixelLimitExceeded(f"image exceeds pixel limit ({exc.__class__.__name__})") from None
+        found = re.search(r"\((\d+) pixels\)", str(exc))  # PIL refuses before we see the size
+        size = f"{int(found.group(1)):,} px" if found else "size unknown"
+        raise PixelLimitExceeded(f"image exceeds pixel limit ({size}, limit {limits.max_pixels:,})") from None
     except UnidentifiedImageError:
         raise CorruptDocument("image data is corrupt or not decodable") from None
     except (OSError, ValueError, SyntaxError) as exc:

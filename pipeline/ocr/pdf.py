@@ -50,18 +50,16 @@ def open_pdf(data: bytes, password: str | None = None) -> pdfium.PdfDocument:
 def classify_open_error(code: int | None, data: bytes, password: str | None) -> Exception:
     """Map a failed open to a typed error. Pure.
 
-    pdfium keeps its last error code when a load fails without setting one (an empty page tree), so a
-    PASSWORD code is only believed when the file has an /Encrypt entry, and "no error" means no pages.
+    pdfium keeps its previous error code when a load fails without setting one (an empty page tree),
+    so the code alone is not trusted: an empty page tree is recognised from the bytes, and a password
+    error only counts when the file has an /Encrypt entry.
     """
-    encrypted = b"/Encrypt" in data
-    if code in (pdfium_c.FPDF_ERR_PASSWORD, pdfium_c.FPDF_ERR_SECURITY) and encrypted:
+    if _EMPTY_TREE.search(data) and not _PAGE_OBJ.search(data):
+        return EmptyDocument("PDF has 0 pages")
+    if code in (pdfium_c.FPDF_ERR_PASSWORD, pdfium_c.FPDF_ERR_SECURITY) and b"/Encrypt" in data:
         if code == pdfium_c.FPDF_ERR_SECURITY:
             return EncryptedDocument("encrypted PDF: unsupported security handler")
         return EncryptedDocument("encrypted PDF: no password" if password is None else "encrypted PDF: wrong password")
-    if code in (pdfium_c.FPDF_ERR_FORMAT, pdfium_c.FPDF_ERR_FILE):
-        return CorruptDocument("corrupt or truncated PDF (cannot be parsed)")
-    if _EMPTY_TREE.search(data) and not _PAGE_OBJ.search(data):
-        return EmptyDocument("PDF has 0 pages")
     return CorruptDocument("corrupt or truncated PDF (cannot be parsed)")
 
 
