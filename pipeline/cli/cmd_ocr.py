@@ -58,14 +58,19 @@ def ocr_file(
         emit(result.model_dump(mode="json"), True)
         return
     for page in result.pages:
-        typer.echo(f"--- page {page.index + 1} ({page.source}, {page.width:.0f}x{page.height:.0f} @ {page.dpi:.0f} dpi"
-                   f"{', rotated ' + str(page.rotation) if page.rotation else ''}, {len(page.lines)} lines)")
+        typer.echo(
+            f"--- page {page.index + 1} ({page.source}, {page.width:.0f}x{page.height:.0f}"
+            f" @ {page.dpi:.0f} dpi"
+            f"{', rotated ' + str(page.rotation) if page.rotation else ''}, {len(page.lines)} lines)"
+        )
         for line in page.lines:
             typer.echo(f"{line.row if line.row is not None else '-':>4} {line.confidence:5.2f}  {line.text}")
     if result.structured is not None:
         typer.echo(json.dumps(result.structured, indent=2))
-    typer.echo(f"engine: {result.engine.name} ({result.engine.execution_provider or 'no model'}); "
-               f"{result.timings_ms.get('total_ms', 0):.0f} ms")
+    typer.echo(
+        f"engine: {result.engine.name} ({result.engine.execution_provider or 'no model'}); "
+        f"{result.timings_ms.get('total_ms', 0):.0f} ms"
+    )
 
 
 def eval_ocr(
@@ -92,19 +97,31 @@ def eval_ocr(
 
     def progress(score):  # type: ignore[no-untyped-def]
         if not as_json:
-            typer.echo(f"{score.id}: {score.matched}/{score.gt_lines} lines, CER {score.cer:.3f}, "
-                       f"total {'yes' if score.total_found else 'no'}, {score.seconds:.2f} s", err=True)
+            typer.echo(
+                f"{score.id}: {score.matched}/{score.gt_lines} lines, CER {score.cer:.3f}, "
+                f"total {'yes' if score.total_found else 'no'}, {score.seconds:.2f} s",
+                err=True,
+            )
 
     report = evaluate(data, id_list, lambda b: read_bytes(b, settings), progress)
     summary = report.summary()
-    result = {"mode": mode, "ids": ids, "engine": engine.info().model_dump(), "threads": engine.threads(),
-              "summary": summary, "receipts": [vars(r) for r in report.receipts]}
+    result = {
+        "mode": mode,
+        "ids": ids,
+        "engine": engine.info().model_dump(),
+        "threads": engine.threads(),
+        "summary": summary,
+        "receipts": [vars(r) for r in report.receipts],
+    }
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(result, indent=1, default=str))
-    human = (f"SROIE {ids} ({summary['receipts']} receipts, mode {mode}): line recall {summary['line_recall']:.3f}, "
-             f"CER {summary['cer']:.3f}, total found {summary['total_found_count']}/{summary['total_labelled']} "
-             f"({summary['total_found']:.1%}), {summary['s_per_receipt_median']:.2f} s/receipt median")
+    human = (
+        f"SROIE {ids} ({summary['receipts']} receipts, mode {mode}): "
+        f"line recall {summary['line_recall']:.3f}, "
+        f"CER {summary['cer']:.3f}, total found {summary['total_found_count']}/{summary['total_labelled']} "
+        f"({summary['total_found']:.1%}), {summary['s_per_receipt_median']:.2f} s/receipt median"
+    )
     emit({k: v for k, v in result.items() if k != "receipts"} if as_json else result, as_json, human)
 
 
@@ -113,8 +130,12 @@ def bench_ocr(
     limit: Annotated[int, typer.Option(help="SROIE validation images to time.")] = 20,
     data: Annotated[Path, typer.Option(help="SROIE folder.")] = DEFAULT_SROIE,
     pdf_docs: Annotated[int, typer.Option(help="Born-digital invoice PDFs to time (3 pages each).")] = 40,
-    long_pages: Annotated[int, typer.Option(help="Pages of the streamed long PDF (memory check); 0 = skip.")] = 1000,
-    out: Annotated[Path | None, typer.Option(help="JSON results path (default .docpipe/bench/ocr-MODE.json).")] = None,
+    long_pages: Annotated[
+        int, typer.Option(help="Pages of the streamed long PDF (memory check); 0 = skip.")
+    ] = 1000,
+    out: Annotated[
+        Path | None, typer.Option(help="JSON results path (default .docpipe/bench/ocr-MODE.json).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Pages/s and ms/page (p50/p95) for SROIE images and born-digital PDFs, threads, peak RSS."""
@@ -128,10 +149,12 @@ def bench_ocr(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=1))
     img, pdf = result["images"], result["born_digital_pdf"]
-    human = (f"images ({img['pages']}): {img['pages_per_s']:.2f} pages/s, p50 {img['ms_p50']:.0f} ms, "
-             f"p95 {img['ms_p95']:.0f} ms | born-digital PDF ({pdf['pages']}): {pdf['pages_per_s']:.1f} pages/s, "
-             f"p50 {pdf['ms_p50']:.1f} ms | threads {result['threads']} | peak RSS {result['peak_rss_mb']:.0f} MB"
-             f" | written {path}")
+    human = (
+        f"images ({img['pages']}): {img['pages_per_s']:.2f} pages/s, p50 {img['ms_p50']:.0f} ms, "
+        f"p95 {img['ms_p95']:.0f} ms | born-digital PDF ({pdf['pages']}): {pdf['pages_per_s']:.1f} pages/s, "
+        f"p50 {pdf['ms_p50']:.1f} ms | threads {result['threads']} | peak RSS {result['peak_rss_mb']:.0f} MB"
+        f" | written {path}"
+    )
     emit(result, as_json, human)
 
 

@@ -24,5 +24,11 @@ def read_bytes(data: bytes, settings: Settings) -> OcrResult:
         from pipeline.ocr.stage import passthrough_po_change
 
         return passthrough_po_change(blob, data)
-    return read_document(blob, data, settings.ocr, max_pages=settings.max_pages,
-                         engine=lambda: get_engine(settings.ocr), kind=DocKind.unknown)
+    return read_document(
+        blob,
+        data,
+        settings.ocr,
+        max_pages=settings.max_pages,
+        engine=lambda: get_engine(settings.ocr),
+        kind=DocKind.unknown,
+    )

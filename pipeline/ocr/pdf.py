@@ -59,7 +59,9 @@ def classify_open_error(code: int | None, data: bytes, password: str | None) -> 
     if code in (pdfium_c.FPDF_ERR_PASSWORD, pdfium_c.FPDF_ERR_SECURITY) and b"/Encrypt" in data:
         if code == pdfium_c.FPDF_ERR_SECURITY:
             return EncryptedDocument("encrypted PDF: unsupported security handler")
-        return EncryptedDocument("encrypted PDF: no password" if password is None else "encrypted PDF: wrong password")
+        return EncryptedDocument(
+            "encrypted PDF: no password" if password is None else "encrypted PDF: wrong password"
+        )
     return CorruptDocument("corrupt or truncated PDF (cannot be parsed)")
 
 
@@ -76,8 +78,9 @@ def render_scale(width_pt: float, height_pt: float, dpi: float, limits: ImageLim
     return scale, ""
 
 
-def iter_pdf_pages(data: bytes, *, limits: ImageLimits, dpi: float, use_text_layer: bool = True,
-                   ocr_invisible: bool = True) -> Iterator[PdfTextPage | PdfRasterPage]:
+def iter_pdf_pages(
+    data: bytes, *, limits: ImageLimits, dpi: float, use_text_layer: bool = True, ocr_invisible: bool = True
+) -> Iterator[PdfTextPage | PdfRasterPage]:
     pdf = open_pdf(data)
     try:
         n = len(pdf)
@@ -100,8 +103,12 @@ def iter_pdf_pages(data: bytes, *, limits: ImageLimits, dpi: float, use_text_lay
                 if width <= 0 or height <= 0:
                     raise CorruptDocument(f"PDF page {index + 1} has an empty page box")
                 scale, note = render_scale(width, height, dpi, limits)
-                check_size(max(1, round(width * scale)), max(1, round(height * scale)), limits,
-                           what=f"PDF page {index + 1}")
+                check_size(
+                    max(1, round(width * scale)),
+                    max(1, round(height * scale)),
+                    limits,
+                    what=f"PDF page {index + 1}",
+                )
                 bitmap = page.render(scale=scale, may_draw_forms=True)
                 try:
                     rgb = np.array(bitmap.to_pil().convert("RGB"))

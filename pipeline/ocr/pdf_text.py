@@ -143,11 +143,16 @@ def _words_to_lines(words: list[Word]) -> list[Line]:
             y0 = min(w.bbox.y0 for w in piece)
             x1 = max(w.bbox.x1 for w in piece)
             y1 = max(w.bbox.y1 for w in piece)
-            lines.append(Line(
-                text=" ".join(w.text for w in piece), bbox=BBox(x0=x0, y0=y0, x1=x1, y1=y1),
-                polygon=[Point(x=x, y=y) for x, y in ((x0, y0), (x1, y0), (x1, y1), (x0, y1))],
-                confidence=1.0, order=0, words=list(piece),
-            ))
+            lines.append(
+                Line(
+                    text=" ".join(w.text for w in piece),
+                    bbox=BBox(x0=x0, y0=y0, x1=x1, y1=y1),
+                    polygon=[Point(x=x, y=y) for x, y in ((x0, y0), (x1, y0), (x1, y1), (x0, y1))],
+                    confidence=1.0,
+                    order=0,
+                    words=list(piece),
+                )
+            )
             piece.clear()
 
     for word in words:
@@ -155,7 +160,11 @@ def _words_to_lines(words: list[Word]) -> list[Line]:
             prev = piece[-1]
             height = max(prev.bbox.y1 - prev.bbox.y0, word.bbox.y1 - word.bbox.y0, 1.0)
             same_row = min(prev.bbox.y1, word.bbox.y1) - max(prev.bbox.y0, word.bbox.y0) > 0.3 * height
-            if not same_row or word.bbox.x0 - prev.bbox.x1 > GAP_SPLIT * height or word.bbox.x0 < prev.bbox.x0:
+            if (
+                not same_row
+                or word.bbox.x0 - prev.bbox.x1 > GAP_SPLIT * height
+                or word.bbox.x0 < prev.bbox.x0
+            ):
                 flush()
         piece.append(word)
     flush()
@@ -192,15 +201,21 @@ def _build_lines(chars: list[_Char]) -> list[Line]:
     return lines
 
 
-def judge(chars: list[_Char], invisible_share: float, image_cover: float,
-          ocr_invisible: bool) -> tuple[bool, str, dict[str, float]]:
+def judge(
+    chars: list[_Char], invisible_share: float, image_cover: float, ocr_invisible: bool
+) -> tuple[bool, str, dict[str, float]]:
     """Is this text layer worth trusting? Returns (usable, reason-if-not, stats). Pure."""
     visible = [c for c in chars if not c.generated and not c.ch.isspace()]
     n = len(visible)
     valid = sum(c.valid for c in visible)
     alnum = sum(c.valid and c.ch.isalnum() for c in visible)
-    stats = {"chars": float(n), "valid_share": valid / n if n else 0.0, "alnum_share": alnum / n if n else 0.0,
-             "invisible_share": invisible_share, "image_cover": image_cover}
+    stats = {
+        "chars": float(n),
+        "valid_share": valid / n if n else 0.0,
+        "alnum_share": alnum / n if n else 0.0,
+        "invisible_share": invisible_share,
+        "image_cover": image_cover,
+    }
     if n < MIN_CHARS:
         return False, "no text layer", stats
     if stats["valid_share"] < MIN_VALID_SHARE:

@@ -105,24 +105,46 @@ class PpOcrOnnxEngine(OcrEngine):
         self._det = self._ocr._load_det_model()
         self._cls = self._ocr._load_cls_model()
         self._rec = self._ocr._load_rec_model()
-        for component, path in ((self._det, self.models.det), (self._cls, self.models.cls),
-                                (self._rec, self.models.rec)):
-            component.session.session = make_session(path, self.providers, intra_threads=self.intra,
-                                                      inter_threads=self.inter, spin=settings.spin,
-                                                      cache_dir=cache_dir)
+        for component, path in (
+            (self._det, self.models.det),
+            (self._cls, self.models.cls),
+            (self._rec, self.models.rec),
+        ):
+            component.session.session = make_session(
+                path,
+                self.providers,
+                intra_threads=self.intra,
+                inter_threads=self.inter,
+                spin=settings.spin,
+                cache_dir=cache_dir,
+            )
         self.provider = self._det.session.session.get_providers()[0]
         self.load_ms = (time.perf_counter() - t0) * 1000
-        log.info("ocr engine ppocr_onnx loaded: mode=%s models=%s provider=%s (available %s) threads=%d/%d "
-                 "in %.0f ms", settings.mode, self.models.variant, self.provider, ",".join(self.providers),
-                 self.intra, self.inter, self.load_ms)
+        log.info(
+            "ocr engine ppocr_onnx loaded: mode=%s models=%s provider=%s (available %s) threads=%d/%d "
+            "in %.0f ms",
+            settings.mode,
+            self.models.variant,
+            self.provider,
+            ",".join(self.providers),
+            self.intra,
+            self.inter,
+            self.load_ms,
+        )
 
     # --- interface -------------------------------------------------------------------------------
     def info(self) -> EngineInfo:
-        models = {f"{role}/{self.models.variant}/{path.name}": f"sha256:{sha256_file(path)}"
-                  for role, path in (("det", self.models.det), ("cls", self.models.cls), ("rec", self.models.rec))}
-        return EngineInfo(name=self.name, version=f"rapidocr {_pkg_version('rapidocr')}; onnxruntime "
-                          f"{_pkg_version('onnxruntime')}; mode {self.settings.mode}",
-                          models=models, execution_provider=self.provider)
+        models = {
+            f"{role}/{self.models.variant}/{path.name}": f"sha256:{sha256_file(path)}"
+            for role, path in (("det", self.models.det), ("cls", self.models.cls), ("rec", self.models.rec))
+        }
+        return EngineInfo(
+            name=self.name,
+            version=f"rapidocr {_pkg_version('rapidocr')}; onnxruntime "
+            f"{_pkg_version('onnxruntime')}; mode {self.settings.mode}",
+            models=models,
+            execution_provider=self.provider,
+        )
 
     def threads(self) -> dict[str, int]:
         return {"intra_op": self.intra, "inter_op": self.inter}
@@ -178,10 +200,11 @@ class PpOcrOnnxEngine(OcrEngine):
         timings["cls_ms"] = timings.get("cls_ms", 0.0) + (time.perf_counter() - t) * 1000
         flips = sum(1 for label, score in res if "180" in str(label) and score > CLS_THRESH)
         share = flips / max(len(res), 1)
-        return share > FLIP_SHARE, 0 < flips and share <= FLIP_SHARE
+        return share > FLIP_SHARE, flips > 0 and share <= FLIP_SHARE
 
-    def _recognize_crops(self, bgr: np.ndarray, boxes: np.ndarray, crops: list[np.ndarray], op: Any,
-                         timings: dict[str, float]) -> list[Line]:
+    def _recognize_crops(
+        self, bgr: np.ndarray, boxes: np.ndarray, crops: list[np.ndarray], op: Any, timings: dict[str, float]
+    ) -> list[Line]:
         from rapidocr.ch_ppocr_rec import TextRecInput
         from rapidocr.utils.process_img import map_boxes_to_original, map_img_to_original
 
@@ -198,14 +221,24 @@ class PpOcrOnnxEngine(OcrEngine):
             words_per_line = list(self._ocr.cal_rec_boxes(mapped, boxes, rec, False).word_results)
             timings["words_ms"] = (time.perf_counter() - t) * 1000
         lines: list[Line] = []
-        for box, text, score, words in zip(boxes, rec.txts or (), rec.scores or (), words_per_line, strict=False):
+        for box, text, score, words in zip(
+            boxes, rec.txts or (), rec.scores or (), words_per_line, strict=False
+        ):
             text = text.strip()
             if not text or score < self.settings.text_score:
                 continue
             pts = [Point(x=float(x), y=float(y)) for x, y in box]
             xs, ys = [p.x for p in pts], [p.y for p in pts]
-            lines.append(Line(text=text, bbox=BBox(x0=min(xs), y0=min(ys), x1=max(xs), y1=max(ys)), polygon=pts,
-                              confidence=float(min(max(score, 0.0), 1.0)), order=0, words=_words(words)))
+            lines.append(
+                Line(
+                    text=text,
+                    bbox=BBox(x0=min(xs), y0=min(ys), x1=max(xs), y1=max(ys)),
+                    polygon=pts,
+                    confidence=float(min(max(score, 0.0), 1.0)),
+                    order=0,
+                    words=_words(words),
+                )
+            )
         return lines
 
 
@@ -219,7 +252,16 @@ def _words(items: Any) -> list[Word]:
         if box is None or not str(text).strip():
             continue
         arr = np.asarray(box, dtype=np.float32).reshape(-1, 2)
-        out.append(Word(text=str(text), confidence=float(min(max(score, 0.0), 1.0)),
-                        bbox=BBox(x0=float(arr[:, 0].min()), y0=float(arr[:, 1].min()),
-                                  x1=float(arr[:, 0].max()), y1=float(arr[:, 1].max()))))
+        out.append(
+            Word(
+                text=str(text),
+                confidence=float(min(max(score, 0.0), 1.0)),
+                bbox=BBox(
+                    x0=float(arr[:, 0].min()),
+                    y0=float(arr[:, 1].min()),
+                    x1=float(arr[:, 0].max()),
+                    y1=float(arr[:, 1].max()),
+                ),
+            )
+        )
     return out

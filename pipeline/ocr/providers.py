@@ -32,9 +32,11 @@ def select_providers(available: Sequence[str], choice: str = "auto") -> list[str
         if wanted is None:
             raise EngineUnavailable(f"unknown execution provider {choice!r} (auto, tensorrt, cuda, cpu)")
         if wanted not in available:
-            raise EngineUnavailable(f"execution provider {wanted} requested but onnxruntime offers "
-                                    f"{', '.join(available) or 'none'}")
-        chosen = [p for p in PREFERENCE[PREFERENCE.index(wanted):] if p in available]
+            raise EngineUnavailable(
+                f"execution provider {wanted} requested but onnxruntime offers "
+                f"{', '.join(available) or 'none'}"
+            )
+        chosen = [p for p in PREFERENCE[PREFERENCE.index(wanted) :] if p in available]
     if CPU not in chosen:
         chosen.append(CPU)
     return chosen
@@ -60,8 +62,15 @@ def default_threads() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
 
-def make_session(model_path: Path, providers: Sequence[str], *, intra_threads: int, inter_threads: int,
-                 spin: bool = False, cache_dir: Path | None = None) -> Any:
+def make_session(
+    model_path: Path,
+    providers: Sequence[str],
+    *,
+    intra_threads: int,
+    inter_threads: int,
+    spin: bool = False,
+    cache_dir: Path | None = None,
+) -> Any:
     import onnxruntime as ort
 
     so = ort.SessionOptions()
@@ -73,5 +82,6 @@ def make_session(model_path: Path, providers: Sequence[str], *, intra_threads: i
     so.enable_cpu_mem_arena = False  # crops vary in size every call; the arena only grows
     so.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
     so.add_session_config_entry("session.inter_op.allow_spinning", "1" if spin else "0")
-    return ort.InferenceSession(str(model_path), sess_options=so,
-                                providers=provider_options(providers, cache_dir))
+    return ort.InferenceSession(
+        str(model_path), sess_options=so, providers=provider_options(providers, cache_dir)
+    )

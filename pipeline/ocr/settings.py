@@ -23,10 +23,16 @@ class OcrSettings(BaseModel):
     )
     intra_op_threads: int = Field(default=0, ge=0, description="0 = one per CPU core.")
     inter_op_threads: int = Field(default=1, ge=1)
-    spin: bool = Field(default=False, description="Let ONNX Runtime threads busy-wait (faster only on idle cores).")
+    spin: bool = Field(
+        default=False, description="Let ONNX Runtime threads busy-wait (faster only on idle cores)."
+    )
     rec_batch: int | None = Field(default=None, ge=1, description="Recognition batch; None = mode default.")
-    det_limit_side: int | None = Field(default=None, ge=32, description="Detection resize target; None = mode default.")
-    det_max_side: int | None = Field(default=None, ge=64, description="Cap on the longer side before detection.")
+    det_limit_side: int | None = Field(
+        default=None, ge=32, description="Detection resize target; None = mode default."
+    )
+    det_max_side: int | None = Field(
+        default=None, ge=64, description="Cap on the longer side before detection."
+    )
     word_boxes: bool = Field(default=False, description="Ask the recogniser for per-word boxes (slower).")
     orientation: Literal["auto", "off", "always"] = Field(
         default="auto",
@@ -34,14 +40,20 @@ class OcrSettings(BaseModel):
     )
     text_score: float = Field(default=0.5, ge=0.0, le=1.0, description="Drop recognised lines below this.")
     model_dir: str | None = Field(
-        default=None, description="Directory holding det.onnx / rec.onnx (+ dict.txt) to override bundled models."
+        default=None,
+        description="Directory holding det.onnx / rec.onnx (+ dict.txt) to override bundled models.",
     )
 
     # PDF handling
-    pdf_dpi: int = Field(default=200, ge=50, le=600, description="Render DPI for pages without a usable text layer.")
-    pdf_text_layer: bool = Field(default=True, description="Use the PDF text layer when it passes the quality check.")
+    pdf_dpi: int = Field(
+        default=200, ge=50, le=600, description="Render DPI for pages without a usable text layer."
+    )
+    pdf_text_layer: bool = Field(
+        default=True, description="Use the PDF text layer when it passes the quality check."
+    )
     ocr_invisible_text: bool = Field(
-        default=True, description="Re-OCR pages whose only text is invisible over an image (scans with OCR layers).",
+        default=True,
+        description="Re-OCR pages whose only text is invisible over an image (scans with OCR layers).",
     )
 
     # Limits against hostile or broken input

@@ -36,12 +36,17 @@ def passthrough_po_change(blob: Any, data: bytes) -> OcrResult:
         raise CorruptDocument(f"PO change JSON does not parse ({exc.__class__.__name__})") from None
     if not isinstance(doc, dict):
         raise CorruptDocument("PO change JSON is not an object")
-    return OcrResult(blob=blob, kind=DocKind.po_change, structured=doc, pages=[],
-                     engine=EngineInfo(name="passthrough", version=STAGE_VERSION))
+    return OcrResult(
+        blob=blob,
+        kind=DocKind.po_change,
+        structured=doc,
+        pages=[],
+        engine=EngineInfo(name="passthrough", version=STAGE_VERSION),
+    )
 
 
 def build_stage(settings: Settings, *, preload: bool = True) -> StageSpec:
-    """The OCR StageSpec. `preload` loads the OCR models now so a bad config fails at start, not per message."""
+    """The OCR StageSpec. `preload` loads the models now: a bad config fails at start, not per message."""
     store = open_blobstore(settings.blob_root)
     ocr_settings = settings.ocr
     cache_dir = settings.home / "cache" / "tensorrt"
@@ -58,7 +63,9 @@ def build_stage(settings: Settings, *, preload: bool = True) -> StageSpec:
         ingested: DocumentIngested = event.payload
         blob = ingested.blob
         if blob.size > settings.max_document_bytes:
-            raise PermanentError(f"document too large ({blob.size:,} bytes, limit {settings.max_document_bytes:,})")
+            raise PermanentError(
+                f"document too large ({blob.size:,} bytes, limit {settings.max_document_bytes:,})"
+            )
         try:
             data = store.get(blob.uri)
         except BlobNotFound as exc:
@@ -77,13 +84,25 @@ def build_stage(settings: Settings, *, preload: bool = True) -> StageSpec:
             if media_type == PO_CHANGE_JSON:
                 result = passthrough_po_change(blob, data)
             else:
-                result = read_document(blob, data, ocr_settings, max_pages=settings.max_pages, engine=engine,
-                                       kind=ingested.kind_hint or DocKind.unknown)
+                result = read_document(
+                    blob,
+                    data,
+                    ocr_settings,
+                    max_pages=settings.max_pages,
+                    engine=engine,
+                    kind=ingested.kind_hint or DocKind.unknown,
+                )
         except DocumentError as exc:
             raise PermanentError(str(exc)) from None
         return [Emit(OCR, event.follow(OCR, result, spec.producer))]
 
-    spec = StageSpec(name=STAGE_NAME, version=STAGE_VERSION, input_topic=INGESTED, input_model=DocumentIngested,
-                     handler=handle, output_topics=(OCR,),
-                     description="PDF text layers and PP-OCR on ONNX Runtime: pages of lines with boxes.")
+    spec = StageSpec(
+        name=STAGE_NAME,
+        version=STAGE_VERSION,
+        input_topic=INGESTED,
+        input_model=DocumentIngested,
+        handler=handle,
+        output_topics=(OCR,),
+        description="PDF text layers and PP-OCR on ONNX Runtime: pages of lines with boxes.",
+    )
     return spec

@@ -16,9 +16,22 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen import canvas
 
-VENDORS = ("Nordwind Bürobedarf GmbH", "Acme Industrial Supply Ltd", "Lumière Papeterie SARL", "Kestrel Tools BV")
-ITEMS = ("Copy paper A4 80g", "Ballpoint pens blue", "Toner cartridge 26X", "Desk lamp LED", "Cable ties 200mm",
-         "Safety gloves L", "Shipping boxes 40x30", "Label printer tape")
+VENDORS = (
+    "Nordwind Bürobedarf GmbH",
+    "Acme Industrial Supply Ltd",
+    "Lumière Papeterie SARL",
+    "Kestrel Tools BV",
+)
+ITEMS = (
+    "Copy paper A4 80g",
+    "Ballpoint pens blue",
+    "Toner cartridge 26X",
+    "Desk lamp LED",
+    "Cable ties 200mm",
+    "Safety gloves L",
+    "Shipping boxes 40x30",
+    "Label printer tape",
+)
 
 
 def invoice_lines(seed: int, page: int = 0) -> list[tuple[float, float, str]]:
@@ -26,16 +39,27 @@ def invoice_lines(seed: int, page: int = 0) -> list[tuple[float, float, str]]:
     rng = random.Random(seed * 1000 + page)
     vendor = VENDORS[seed % len(VENDORS)]
     out: list[tuple[float, float, str]] = [
-        (50, 60, vendor), (50, 76, "Hafenstrasse 12, 20457 Hamburg"), (400, 60, "INVOICE"),
-        (400, 80, f"Invoice No: INV-{seed:05d}-{page + 1}"), (400, 96, "Date: 2026-03-14"),
-        (50, 140, "Bill to: Example Buyer AG"), (50, 200, "Description"), (300, 200, "Qty"),
-        (370, 200, "Unit price"), (470, 200, "Amount"),
+        (50, 60, vendor),
+        (50, 76, "Hafenstrasse 12, 20457 Hamburg"),
+        (400, 60, "INVOICE"),
+        (400, 80, f"Invoice No: INV-{seed:05d}-{page + 1}"),
+        (400, 96, "Date: 2026-03-14"),
+        (50, 140, "Bill to: Example Buyer AG"),
+        (50, 200, "Description"),
+        (300, 200, "Qty"),
+        (370, 200, "Unit price"),
+        (470, 200, "Amount"),
     ]
     y, total = 222.0, 0.0
     for _ in range(rng.randint(6, 14)):
         qty, price = rng.randint(1, 20), rng.randint(100, 9999) / 100
         total += qty * price
-        out += [(50, y, rng.choice(ITEMS)), (300, y, str(qty)), (370, y, f"{price:.2f}"), (470, y, f"{qty * price:.2f}")]
+        out += [
+            (50, y, rng.choice(ITEMS)),
+            (300, y, str(qty)),
+            (370, y, f"{price:.2f}"),
+            (470, y, f"{qty * price:.2f}"),
+        ]
         y += 18
     out += [(370, y + 20, "Total EUR"), (470, y + 20, f"{total:.2f}")]
     return out

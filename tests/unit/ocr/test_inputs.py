@@ -32,11 +32,17 @@ LIMITS = ImageLimits(max_pixels=60_000_000, max_side=20_000, min_side=8, max_fra
 
 def png_header_only(width: int, height: int) -> bytes:
     """A PNG that declares width x height but carries (almost) no pixel data: a decompression bomb shape."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00")) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\x00"))
+        + chunk(b"IEND", b"")
+    )
 
 
 def encode(img: Image.Image, fmt: str, **kw: object) -> bytes:
@@ -67,8 +73,22 @@ def text_only_settings(**ocr: object) -> Settings:
         (encode(Image.new("RGB", (1, 1), "white"), "PNG"), ImageTooSmall, "1x1 px"),
         (b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, CorruptDocument, "corrupt"),
     ],
-    ids=["empty", "zip", "json", "pdf-garbage", "pdf-truncated", "pdf-encrypted", "pdf-0-pages", "page-limit",
-         "bomb-100k", "bomb-30k", "side-30k-wide", "side-30k-tall", "1x1", "png-corrupt"],
+    ids=[
+        "empty",
+        "zip",
+        "json",
+        "pdf-garbage",
+        "pdf-truncated",
+        "pdf-encrypted",
+        "pdf-0-pages",
+        "page-limit",
+        "bomb-100k",
+        "bomb-30k",
+        "side-30k-wide",
+        "side-30k-tall",
+        "1x1",
+        "png-corrupt",
+    ],
 )
 def test_bad_input_raises_typed_error(data: bytes, error: type[DocumentError], reason: str) -> None:
     with pytest.raises(error) as info:

@@ -21,7 +21,9 @@ def _no_engine():  # type: ignore[no-untyped-def]
 
 def test_born_digital_invoice_read_from_text_layer() -> None:
     pdf = synth.invoice_pdf(seed=7, pages=2)
-    pages = [o.page for o in iter_document(pdf, "application/pdf", OcrSettings(), max_pages=5, engine=_no_engine)]
+    pages = [
+        o.page for o in iter_document(pdf, "application/pdf", OcrSettings(), max_pages=5, engine=_no_engine)
+    ]
     assert [p.source for p in pages] == ["text_layer", "text_layer"]
     expected = [text for _, _, text in sorted(synth.invoice_lines(7, 0), key=lambda t: (t[1], t[0]))]
     got = [ln.text for ln in pages[0].lines]
@@ -33,14 +35,20 @@ def test_born_digital_invoice_read_from_text_layer() -> None:
     # table columns of one row share a row index
     rows = {ln.text: ln.row for ln in pages[0].lines}
     assert rows["Description"] == rows["Qty"] == rows["Unit price"] == rows["Amount"]
-    assert rows["Description"] is not None and rows["INVOICE"] is not None and rows["Description"] > rows["INVOICE"]
+    assert (
+        rows["Description"] is not None
+        and rows["INVOICE"] is not None
+        and rows["Description"] > rows["INVOICE"]
+    )
 
 
 def test_scan_and_garbage_layer_pages_are_rendered() -> None:
     rgb = np.full((400, 300, 3), 255, np.uint8)
     rgb[100:120, 40:260] = 0
-    for pdf, reason in ((synth.image_pdf(rgb), "no text layer"),
-                        (synth.image_pdf(rgb, garbage_layer=True), "garbled")):
+    for pdf, reason in (
+        (synth.image_pdf(rgb), "no text layer"),
+        (synth.image_pdf(rgb, garbage_layer=True), "garbled"),
+    ):
         (page,) = list(iter_pdf_pages(pdf, limits=LIMITS, dpi=100))
         assert isinstance(page, PdfRasterPage)
         assert reason in page.reason

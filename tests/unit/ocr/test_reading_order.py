@@ -19,7 +19,16 @@ def test_receipt_rows_top_to_bottom_left_to_right() -> None:
         _line("9.50", 410, 131, 460, 151),
     ]
     ordered = assign_reading_order(lines)
-    assert [ln.text for ln in ordered] == ["SHOP NAME", "Item A", "3.00", "Item B", "x2", "9.50", "TOTAL", "12.50"]
+    assert [ln.text for ln in ordered] == [
+        "SHOP NAME",
+        "Item A",
+        "3.00",
+        "Item B",
+        "x2",
+        "9.50",
+        "TOTAL",
+        "12.50",
+    ]
     assert [ln.order for ln in ordered] == list(range(8))
     assert [ln.row for ln in ordered] == [0, 1, 1, 2, 2, 2, 3, 3]
 

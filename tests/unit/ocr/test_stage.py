@@ -19,10 +19,25 @@ from pipeline.ocr.stage import build_stage
 from pipeline.runtime import LocalRunner
 from pipeline.topics import DLQ, OCR
 
-PO_CHANGE = {"document_type": "po_change", "po_number": "PO-1001", "change_number": "2", "vendor_id": "V1",
-             "currency": "EUR", "issued": "2026-03-01",
-             "lines": [{"line_no": 1, "action": "change", "sku": "A1", "description": "Paper", "quantity": "10",
-                        "unit_price": "2.50", "need_by_date": "2026-04-01"}]}
+PO_CHANGE = {
+    "document_type": "po_change",
+    "po_number": "PO-1001",
+    "change_number": "2",
+    "vendor_id": "V1",
+    "currency": "EUR",
+    "issued": "2026-03-01",
+    "lines": [
+        {
+            "line_no": 1,
+            "action": "change",
+            "sku": "A1",
+            "description": "Paper",
+            "quantity": "10",
+            "unit_price": "2.50",
+            "need_by_date": "2026-04-01",
+        }
+    ],
+}
 
 
 @pytest.fixture
@@ -30,13 +45,22 @@ def settings(tmp_path: Path, fast_settings) -> Settings:  # type: ignore[no-unty
     return Settings(home=tmp_path, max_pages=4, ocr=fast_settings)
 
 
-def ingested(settings: Settings, data: bytes, media_type: str | None = None, *, uri: str | None = None,
-             kind: DocKind | None = None) -> Envelope[DocumentIngested]:
+def ingested(
+    settings: Settings,
+    data: bytes,
+    media_type: str | None = None,
+    *,
+    uri: str | None = None,
+    kind: DocKind | None = None,
+) -> Envelope[DocumentIngested]:
     put = open_blobstore(settings.blob_root).put(data)
     blob = BlobRef(uri=uri or put.uri, sha256=put.sha256, size=put.size, media_type=media_type or sniff(data))
     return Envelope[DocumentIngested](
-        event_id=str(uuid.uuid4()), event_type="docs.ingested", document_id=put.sha256,
-        correlation_id=str(uuid.uuid4()), producer=Producer(stage="ingest", version="1"),
+        event_id=str(uuid.uuid4()),
+        event_type="docs.ingested",
+        document_id=put.sha256,
+        correlation_id=str(uuid.uuid4()),
+        producer=Producer(stage="ingest", version="1"),
         payload=DocumentIngested(blob=blob, filename="x", kind_hint=kind),
     )
 
