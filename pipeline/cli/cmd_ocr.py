@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from pipeline.cli.output import emit, fail
+
+if TYPE_CHECKING:
+    from pipeline.config import Settings
+    from pipeline.ocr.evaluate import ReceiptScore
 
 DEFAULT_SROIE = Path("/work/shared/data/sroie")
 
@@ -24,7 +28,7 @@ def group(app: typer.Typer, name: str, help_text: str) -> typer.Typer:
     return sub
 
 
-def _settings(mode: str | None, engine: str | None = None):  # type: ignore[no-untyped-def]
+def _settings(mode: str | None, engine: str | None = None) -> Settings:
     from pipeline.config import get_settings
 
     settings = get_settings()
@@ -95,7 +99,7 @@ def eval_ocr(
         fail(f"no receipts found for ids {ids}")
     engine = get_engine(settings.ocr)
 
-    def progress(score):  # type: ignore[no-untyped-def]
+    def progress(score: ReceiptScore) -> None:
         if not as_json:
             typer.echo(
                 f"{score.id}: {score.matched}/{score.gt_lines} lines, CER {score.cer:.3f}, "

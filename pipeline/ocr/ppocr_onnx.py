@@ -185,7 +185,7 @@ class PpOcrOnnxEngine(OcrEngine):
         img, op = self._ocr.preprocess_img(bgr)
         try:
             crops, det_res = self._ocr.detect_and_crop(img, op)
-            boxes = det_res.boxes
+            boxes = det_res.boxes if det_res.boxes is not None else np.zeros((0, 4, 2), dtype=np.float32)
         except RapidOCRError:
             crops, boxes = [], np.zeros((0, 4, 2), dtype=np.float32)
         timings["det_ms"] = timings.get("det_ms", 0.0) + (time.perf_counter() - t) * 1000

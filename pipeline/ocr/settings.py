@@ -23,6 +23,10 @@ class OcrSettings(BaseModel):
     )
     intra_op_threads: int = Field(default=0, ge=0, description="0 = one per CPU core.")
     inter_op_threads: int = Field(default=1, ge=1)
+    parallel_documents: int = Field(
+        default=1, ge=1, le=16,
+        description="Documents of one poll read concurrently (threads; pair with intra_op_threads=1).",
+    )
     spin: bool = Field(
         default=False, description="Let ONNX Runtime threads busy-wait (faster only on idle cores)."
     )

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from pipeline.blobstore import BlobNotFound, open_blobstore
@@ -18,6 +20,7 @@ from pipeline.config import Settings
 from pipeline.contracts import DocKind, DocumentIngested, EngineInfo, Envelope, OcrResult
 from pipeline.ingest.media import PO_CHANGE_JSON, UnsupportedMediaType, sniff
 from pipeline.ocr.document import read_document
+from pipeline.ocr.engine import OcrEngine
 from pipeline.ocr.errors import CorruptDocument, DocumentError
 from pipeline.ocr.factory import get_engine
 from pipeline.runtime import Emit, PermanentError, StageSpec, TransientError
@@ -51,7 +54,7 @@ def build_stage(settings: Settings, *, preload: bool = True) -> StageSpec:
     ocr_settings = settings.ocr
     cache_dir = settings.home / "cache" / "tensorrt"
 
-    def engine():  # type: ignore[no-untyped-def]
+    def engine() -> OcrEngine:
         return get_engine(ocr_settings, cache_dir)
 
     if preload:
@@ -96,12 +99,27 @@ def build_stage(settings: Settings, *, preload: bool = True) -> StageSpec:
             raise PermanentError(str(exc)) from None
         return [Emit(OCR, event.follow(OCR, result, spec.producer))]
 
+    def handle_batch(events: Sequence[Envelope[Any]]) -> list[Sequence[Emit] | Exception]:
+        """Documents of one poll in parallel threads (ONNX Runtime releases the GIL while it infers)."""
+
+        def one(event: Envelope[Any]) -> Sequence[Emit] | Exception:
+            try:
+                return handle(event)
+            except Exception as exc:  # classified by the runtime (transient / permanent)
+                return exc
+
+        assert pool is not None
+        return list(pool.map(one, events))
+
+    parallel = ocr_settings.parallel_documents
+    pool = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="ocr") if parallel > 1 else None
     spec = StageSpec(
         name=STAGE_NAME,
         version=STAGE_VERSION,
         input_topic=INGESTED,
         input_model=DocumentIngested,
-        handler=handle,
+        handler=handle if pool is None else None,
+        batch_handler=handle_batch if pool is not None else None,
         output_topics=(OCR,),
         description="PDF text layers and PP-OCR on ONNX Runtime: pages of lines with boxes.",
     )

@@ -149,3 +149,16 @@ def test_replay_is_skipped_by_the_ledger(settings: Settings) -> None:
     assert len(runner.run([ev]).on(OCR)) == 1
     again = runner.run([ev])
     assert not again.on(OCR) and again.skipped
+
+
+def test_parallel_documents_keep_order_and_isolate_failures(settings: Settings) -> None:
+    parallel = settings.model_copy(update={"ocr": settings.ocr.model_copy(update={"parallel_documents": 2})})
+    stage = build_stage(parallel, preload=False)
+    assert stage.batch_handler is not None
+    events = [ingested(parallel, synth.invoice_pdf(seed)) for seed in (11, 12)]
+    events.insert(1, ingested(parallel, synth.empty_pdf()))
+    result = LocalRunner(stage).run(events)
+    outs = result.on(OCR)
+    assert [o.causation_id for o in outs] == [events[0].event_id, events[2].event_id]
+    (dl,) = [e.event for e in result.dead_letters if e.topic == DLQ]
+    assert dl.causation_id == events[1].event_id and "0 pages" in dl.payload.error
