@@ -137,6 +137,8 @@ def bench_ocr(
     long_pages: Annotated[
         int, typer.Option(help="Pages of the streamed long PDF (memory check); 0 = skip.")
     ] = 1000,
+    parallel: Annotated[int, typer.Option(help="Images OCR'd concurrently (threads).")] = 1,
+    threads: Annotated[int, typer.Option(help="ONNX Runtime intra-op threads (0 = one per core).")] = 0,
     out: Annotated[
         Path | None, typer.Option(help="JSON results path (default .docpipe/bench/ocr-MODE.json).")
     ] = None,
@@ -148,11 +150,17 @@ def bench_ocr(
     if mode not in ("accurate", "fast"):
         fail("--mode must be accurate or fast")
     settings = _settings(mode)
-    result = run_bench(settings, data=data, limit=limit, pdf_docs=pdf_docs, long_pages=long_pages)
+    settings = settings.model_copy(update={"ocr": settings.ocr.model_copy(update={"intra_op_threads": threads})})
+    result = run_bench(
+        settings, data=data, limit=limit, pdf_docs=pdf_docs, long_pages=long_pages, parallel=max(1, parallel)
+    )
     path = out or settings.home / "bench" / f"ocr-{mode}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=1))
     img, pdf = result["images"], result["born_digital_pdf"]
+    if not img or not pdf:
+        emit(result, as_json, f"written {path}")
+        return
     human = (
         f"images ({img['pages']}): {img['pages_per_s']:.2f} pages/s, p50 {img['ms_p50']:.0f} ms, "
         f"p95 {img['ms_p95']:.0f} ms | born-digital PDF ({pdf['pages']}): {pdf['pages_per_s']:.1f} pages/s, "

@@ -11,6 +11,7 @@ import platform
 import resource
 import statistics
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -128,7 +129,7 @@ def bench_long_pdf(settings: Settings, pages: int) -> dict[str, Any]:
 
 
 def run_bench(
-    settings: Settings, *, data: Path, limit: int, pdf_docs: int, long_pages: int
+    settings: Settings, *, data: Path, limit: int, pdf_docs: int, long_pages: int, parallel: int = 1
 ) -> dict[str, Any]:
     engine = get_engine(settings.ocr)
     result: dict[str, Any] = {
@@ -144,7 +145,7 @@ def run_bench(
         "rss_after_model_load_mb": rss_mb(),
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    result["images"] = bench_images(settings, data, limit) if limit > 0 else {}
+    result["images"] = bench_images(settings, data, limit, parallel) if limit > 0 else {}
     result["born_digital_pdf"] = bench_pdfs(settings, pdf_docs) if pdf_docs > 0 else {}
     result["long_pdf"] = bench_long_pdf(settings, long_pages) if long_pages > 0 else {}
     result["machine"]["loadavg_end"] = list(os.getloadavg())
