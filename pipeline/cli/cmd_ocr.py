@@ -150,7 +150,8 @@ def bench_ocr(
     if mode not in ("accurate", "fast"):
         fail("--mode must be accurate or fast")
     settings = _settings(mode)
-    settings = settings.model_copy(update={"ocr": settings.ocr.model_copy(update={"intra_op_threads": threads})})
+    ocr = settings.ocr.model_copy(update={"intra_op_threads": threads})
+    settings = settings.model_copy(update={"ocr": ocr})
     result = run_bench(
         settings, data=data, limit=limit, pdf_docs=pdf_docs, long_pages=long_pages, parallel=max(1, parallel)
     )
