@@ -138,6 +138,7 @@ def bench_ocr(
         int, typer.Option(help="Pages of the streamed long PDF (memory check); 0 = skip.")
     ] = 1000,
     parallel: Annotated[int, typer.Option(help="Images OCR'd concurrently (threads).")] = 1,
+    pdf_processes: Annotated[int, typer.Option(help="Processes reading the born-digital PDFs.")] = 2,
     threads: Annotated[int, typer.Option(help="ONNX Runtime intra-op threads (0 = one per core).")] = 0,
     out: Annotated[
         Path | None, typer.Option(help="JSON results path (default .docpipe/bench/ocr-MODE.json).")
@@ -153,7 +154,13 @@ def bench_ocr(
     ocr = settings.ocr.model_copy(update={"intra_op_threads": threads})
     settings = settings.model_copy(update={"ocr": ocr})
     result = run_bench(
-        settings, data=data, limit=limit, pdf_docs=pdf_docs, long_pages=long_pages, parallel=max(1, parallel)
+        settings,
+        data=data,
+        limit=limit,
+        pdf_docs=pdf_docs,
+        long_pages=long_pages,
+        parallel=max(1, parallel),
+        pdf_processes=max(1, pdf_processes),
     )
     path = out or settings.home / "bench" / f"ocr-{mode}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
