@@ -98,6 +98,10 @@ class PpOcrOnnxEngine(OcrEngine):
             "Rec.rec_batch_num": self.rec_batch,
             "EngineConfig.onnxruntime.intra_op_num_threads": 1,
         }
+        if settings.det_unclip_ratio is not None:
+            params["Det.unclip_ratio"] = settings.det_unclip_ratio
+        if settings.det_box_thresh is not None:
+            params["Det.box_thresh"] = settings.det_box_thresh
         if self.models.rec_dict is not None:
             params["Rec.rec_keys_path"] = str(self.models.rec_dict)
         t0 = time.perf_counter()
