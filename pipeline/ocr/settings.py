@@ -24,7 +24,9 @@ class OcrSettings(BaseModel):
     intra_op_threads: int = Field(default=0, ge=0, description="0 = one per CPU core.")
     inter_op_threads: int = Field(default=1, ge=1)
     parallel_documents: int = Field(
-        default=1, ge=1, le=16,
+        default=1,
+        ge=1,
+        le=16,
         description="Documents of one poll read concurrently (threads; pair with intra_op_threads=1).",
     )
     spin: bool = Field(
@@ -37,8 +39,12 @@ class OcrSettings(BaseModel):
     det_max_side: int | None = Field(
         default=None, ge=64, description="Cap on the longer side before detection."
     )
-    det_unclip_ratio: float | None = Field(default=None, gt=0.5, le=4.0, description="DB box growth; None = 1.6.")
-    det_box_thresh: float | None = Field(default=None, gt=0.0, lt=1.0, description="DB box score; None = 0.5.")
+    det_unclip_ratio: float | None = Field(
+        default=None, gt=0.5, le=4.0, description="DB box growth; None = 1.6."
+    )
+    det_box_thresh: float | None = Field(
+        default=None, gt=0.0, lt=1.0, description="DB box score; None = 0.5."
+    )
     word_boxes: bool = Field(default=False, description="Ask the recogniser for per-word boxes (slower).")
     orientation: Literal["auto", "off", "always"] = Field(
         default="auto",
