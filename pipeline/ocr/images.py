@@ -110,7 +110,7 @@ def iter_frames(data: bytes, limits: ImageLimits) -> Iterator[Frame]:
             )
             try:
                 im.load()
-                upright = ImageOps.exif_transpose(im) if index == 0 else im
+                upright = ImageOps.exif_transpose(im)  # per frame: TIFF pages carry their own tags
                 rgb = to_rgb(upright)
             except (OSError, ValueError, SyntaxError, struct.error) as exc:
                 raise CorruptDocument(f"truncated or corrupt image data ({exc.__class__.__name__})") from None

@@ -28,7 +28,7 @@ GAP_SPLIT = 1.5  # split a pdfium line where the gap between words exceeds this 
 @dataclass
 class _Char:
     ch: str
-    box: tuple[float, float, float, float]  # x0, y0, x1, y1 in top-left page points
+    box: tuple[float, float, float, float]  # x0, y0, x1, y1 in unrotated top-left page points
     generated: bool
     valid: bool
 
@@ -51,7 +51,11 @@ def _valid_char(code: int, ch: str, map_error: bool) -> bool:
 
 
 class _Transform:
-    """PDF user space (origin bottom-left, unrotated) -> displayed page, origin top-left, in points."""
+    """PDF user space (origin bottom-left) -> page points with origin top-left.
+
+    Lines are built in the unrotated page (text runs left to right there); only the finished boxes are
+    turned into the displayed page's frame for /Rotate pages.
+    """
 
     def __init__(self, page: pdfium.PdfPage) -> None:
         left, bottom, right, top = page.get_cropbox()
@@ -60,8 +64,11 @@ class _Transform:
         self.rotation = page.get_rotation() % 360
         self.width, self.height = (self.h0, self.w0) if self.rotation in (90, 270) else (self.w0, self.h0)
 
-    def point(self, x: float, y: float) -> tuple[float, float]:
-        u, v = x - self.left, self.top - y
+    def box(self, left: float, bottom: float, right: float, top: float) -> tuple[float, float, float, float]:
+        """Unrotated, top-left origin."""
+        return left - self.left, self.top - top, right - self.left, self.top - bottom
+
+    def _turn(self, u: float, v: float) -> tuple[float, float]:
         if self.rotation == 90:
             return self.h0 - v, u
         if self.rotation == 180:
@@ -70,10 +77,18 @@ class _Transform:
             return v, self.w0 - u
         return u, v
 
-    def box(self, left: float, bottom: float, right: float, top: float) -> tuple[float, float, float, float]:
-        xa, ya = self.point(left, top)
-        xb, yb = self.point(right, bottom)
-        return min(xa, xb), min(ya, yb), max(xa, xb), max(ya, yb)
+    def display(self, b: BBox) -> BBox:
+        xa, ya = self._turn(b.x0, b.y0)
+        xb, yb = self._turn(b.x1, b.y1)
+        return BBox(x0=min(xa, xb), y0=min(ya, yb), x1=max(xa, xb), y1=max(ya, yb))
+
+    def display_line(self, line: Line) -> Line:
+        box = self.display(line.bbox)
+        corners = ((box.x0, box.y0), (box.x1, box.y0), (box.x1, box.y1), (box.x0, box.y1))
+        words = [w.model_copy(update={"bbox": self.display(w.bbox)}) for w in line.words]
+        return line.model_copy(
+            update={"bbox": box, "polygon": [Point(x=x, y=y) for x, y in corners], "words": words}
+        )
 
 
 def _read_chars(page: pdfium.PdfPage, tf: _Transform) -> list[_Char]:
@@ -121,13 +136,13 @@ def _text_objects(page: pdfium.PdfPage) -> tuple[int, int]:
 
 def _image_cover(page: pdfium.PdfPage, tf: _Transform) -> float:
     """Largest share of the page covered by a single image object (scans are one big image)."""
-    area = max(tf.width * tf.height, 1e-6)
+    area = max(tf.w0 * tf.h0, 1e-6)
     best = 0.0
     for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=2):
         left, bottom, right, top = obj.get_bounds()
         x0, y0, x1, y1 = tf.box(left, bottom, right, top)
-        w = max(0.0, min(x1, tf.width) - max(x0, 0.0))
-        h = max(0.0, min(y1, tf.height) - max(y0, 0.0))
+        w = max(0.0, min(x1, tf.w0) - max(x0, 0.0))
+        h = max(0.0, min(y1, tf.h0) - max(y0, 0.0))
         best = max(best, w * h / area)
     return best
 
@@ -239,4 +254,6 @@ def read_text_layer(page: pdfium.PdfPage, *, ocr_invisible: bool = True) -> Text
             cover = _image_cover(page, tf)
     usable, reason, stats = judge(chars, invisible_share, cover, ocr_invisible)
     lines = _build_lines(chars) if usable else []
+    if tf.rotation:
+        lines = [tf.display_line(line) for line in lines]
     return TextLayer(width=tf.width, height=tf.height, lines=lines, usable=usable, reason=reason, stats=stats)

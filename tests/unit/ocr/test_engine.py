@@ -51,3 +51,15 @@ def test_engine_info_records_models_and_provider(engine) -> None:  # type: ignor
     assert info.name == "ppocr_onnx" and info.execution_provider
     assert len(info.models) == 3 and all(v.startswith("sha256:") for v in info.models.values())
     assert engine.threads()["intra_op"] >= 1
+
+
+def test_word_boxes_when_asked(sroie: Path) -> None:
+    from pipeline.ocr.factory import get_engine
+    from pipeline.ocr.settings import OcrSettings
+
+    page = get_engine(OcrSettings(mode="fast", word_boxes=True)).recognize(receipt_rgb(sroie, "400", 0.15))
+    line = next(ln for ln in page.lines if len(ln.text.split()) >= 3)
+    assert [w.text for w in line.words] == line.text.split()
+    for w in line.words:  # words sit inside their line, left to right
+        assert line.bbox.x0 - 2 <= w.bbox.x0 < w.bbox.x1 <= line.bbox.x1 + 2
+    assert [w.bbox.x0 for w in line.words] == sorted(w.bbox.x0 for w in line.words)

@@ -108,3 +108,28 @@ def test_render_scale_respects_pixel_limit() -> None:
     scale, note = render_scale(595, 842, 200, ImageLimits(1_000_000, 20_000, 8, 1))
     assert 595 * 842 * scale * scale <= 1_000_000 and "pixel limit" in note
     assert render_scale(595, 842, 200, LIMITS) == (200 / 72, "")
+
+
+def test_rotated_page_text_layer_in_displayed_coordinates() -> None:
+    import io
+
+    from reportlab.pdfgen import canvas
+
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=(600, 400))  # reportlab writes a 400 x 600 MediaBox for /Rotate 90
+    c.setPageRotation(90)  # displayed turned clockwise: 600 x 400
+    c.setFont("Helvetica", 20)
+    c.drawString(50, 500, "Top line")
+    c.save()
+    data = buf.getvalue()
+    (page,) = [
+        o.page for o in iter_document(data, "application/pdf", OcrSettings(), max_pages=1, engine=_no_engine)
+    ]
+    (line,) = page.lines
+    # ground truth: where the glyphs land when pdfium renders the page as displayed (1 px = 1 pt)
+    pdf = pdfium.PdfDocument(data)
+    ink = np.array(pdf[0].render(scale=1).to_pil().convert("L")) < 128
+    ys, xs = np.nonzero(ink)
+    assert (round(page.width), round(page.height)) == (ink.shape[1], ink.shape[0])
+    assert abs(line.bbox.x0 - xs.min()) < 4 and abs(line.bbox.x1 - xs.max()) < 4
+    assert abs(line.bbox.y0 - ys.min()) < 4 and abs(line.bbox.y1 - ys.max()) < 4
