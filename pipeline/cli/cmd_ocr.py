@@ -102,7 +102,8 @@ def eval_ocr(
     def progress(score: ReceiptScore) -> None:
         if not as_json:
             typer.echo(
-                f"{score.id}: {score.matched}/{score.gt_lines} lines, CER {score.cer:.3f}, "
+                f"{score.id}: {score.matched}/{score.gt_lines} lines, CER {score.cer:.3f} "
+                f"(file order {score.cer_file_order:.3f}), "
                 f"total {'yes' if score.total_found else 'no'}, {score.seconds:.2f} s",
                 err=True,
             )
@@ -123,7 +124,8 @@ def eval_ocr(
     human = (
         f"SROIE {ids} ({summary['receipts']} receipts, mode {mode}): "
         f"line recall {summary['line_recall']:.3f}, "
-        f"CER {summary['cer']:.3f}, total found {summary['total_found_count']}/{summary['total_labelled']} "
+        f"CER {summary['cer']:.3f} (GT file order {summary['cer_file_order']:.3f}), "
+        f"total found {summary['total_found_count']}/{summary['total_labelled']} "
         f"({summary['total_found']:.1%}), {summary['s_per_receipt_median']:.2f} s/receipt median"
     )
     emit({k: v for k, v in result.items() if k != "receipts"} if as_json else result, as_json, human)

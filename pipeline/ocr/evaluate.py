@@ -1,5 +1,8 @@
 """SROIE evaluation: line recall (CER <= 0.1), CER in reading order, total found verbatim.
 
+CER in reading order compares the OCR text (in the engine's reading order) with the GT lines put in
+reading order by the same row rules from their GT boxes; `cer_file_order` uses the GT files' line order.
+
 Ground truth: box/NNN.csv (x1..y4,TEXT per line, in reading order) and key/NNN.json (`total`).
 SROIE's line texts are upper-cased by its annotators and their spacing is the annotator's choice
 ("MR. D.I.Y. (KUCHAI)" for a print of "MR.D.I.Y.(KUCHAI)"), so lines and CER are compared
@@ -21,6 +24,7 @@ from pathlib import Path
 from rapidfuzz.distance import Levenshtein
 
 from pipeline.contracts import OcrResult
+from pipeline.ocr.reading_order import group_rows
 
 LINE_CER = 0.1
 _WS = re.compile(r"\s+")
@@ -41,13 +45,28 @@ def cer(reference: str, hypothesis: str) -> float:
     return Levenshtein.distance(reference, hypothesis) / len(reference)
 
 
-def read_gt_lines(path: Path) -> list[str]:
+def read_gt(path: Path) -> list[tuple[str, tuple[float, float, float, float]]]:
+    """Ground-truth lines with their axis-aligned boxes, in file order."""
     lines = []
     for raw in path.read_text(encoding="utf-8").splitlines():
         parts = raw.split(",", 8)
         if len(parts) == 9 and norm(parts[8]):
-            lines.append(norm(parts[8]))
+            try:
+                xs, ys = [float(v) for v in parts[0:8:2]], [float(v) for v in parts[1:8:2]]
+            except ValueError:
+                continue
+            lines.append((norm(parts[8]), (min(xs), min(ys), max(xs), max(ys))))
     return lines
+
+
+def read_gt_lines(path: Path) -> list[str]:
+    return [text for text, _ in read_gt(path)]
+
+
+def gt_in_reading_order(gt: list[tuple[str, tuple[float, float, float, float]]]) -> list[str]:
+    """GT texts ordered by the same row rules as the engine's output. SROIE's files list some columns
+    after the rows they belong to (annotation order), which is not the order a receipt is read in."""
+    return [gt[i][0] for row in group_rows([box for _, box in gt]) for i in row]
 
 
 def matched_lines(gt: list[str], pred: list[str], max_cer: float = LINE_CER) -> int:
@@ -83,6 +102,7 @@ class ReceiptScore:
     gt_lines: int
     matched: int
     cer: float
+    cer_file_order: float
     total_found: bool | None
     seconds: float
     cpu_seconds: float
@@ -103,6 +123,7 @@ class EvalReport:
             "receipts": len(r),
             "line_recall": sum(x.matched for x in r) / gt if gt else 0.0,
             "cer": statistics.fmean(x.cer for x in r) if r else 0.0,
+            "cer_file_order": statistics.fmean(x.cer_file_order for x in r) if r else 0.0,
             "total_found": sum(bool(x.total_found) for x in with_total) / len(with_total)
             if with_total
             else 0.0,
@@ -130,7 +151,8 @@ def parse_ids(spec: str) -> list[str]:
 def score_receipt(
     rid: str, data_dir: Path, result: OcrResult, seconds: float, cpu_seconds: float
 ) -> ReceiptScore:
-    gt = read_gt_lines(data_dir / "box" / f"{rid}.csv")
+    gt_boxes = read_gt(data_dir / "box" / f"{rid}.csv")
+    gt = [text for text, _ in gt_boxes]
     pred = [norm(ln.text) for page in result.pages for ln in sorted(page.lines, key=lambda x: x.order)]
     pred = [p for p in pred if p]
     key_path = data_dir / "key" / f"{rid}.json"
@@ -139,7 +161,8 @@ def score_receipt(
         id=rid,
         gt_lines=len(gt),
         matched=matched_lines(gt, pred),
-        cer=cer(key("".join(gt)), key("".join(pred))),
+        cer=cer(key("".join(gt_in_reading_order(gt_boxes))), key("".join(pred))),
+        cer_file_order=cer(key("".join(gt)), key("".join(pred))),
         total_found=total_found(total, pred) if norm(total) else None,
         seconds=seconds,
         cpu_seconds=cpu_seconds,

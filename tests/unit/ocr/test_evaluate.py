@@ -28,3 +28,15 @@ def test_read_gt_keeps_commas_in_text(tmp_path: Path) -> None:
     p = tmp_path / "x.csv"
     p.write_text("1,2,3,4,5,6,7,8,NO.54, BATU 5,JALAN IPOH,\r\n1,2,3,4,5,6,7,8,  \n")
     assert read_gt_lines(p) == ["NO.54, BATU 5,JALAN IPOH,"]
+
+
+def test_gt_reading_order_puts_amounts_next_to_their_labels(tmp_path: Path) -> None:
+    from pipeline.ocr.evaluate import gt_in_reading_order, read_gt
+
+    p = tmp_path / "g.csv"
+    # annotator order: both labels first, then both amounts (a column listed after its rows)
+    p.write_text(
+        "10,10,80,10,80,30,10,30,TOTAL\n10,40,80,40,80,60,10,60,CASH\n"
+        "200,12,260,12,260,31,200,31,12.50\n200,41,260,41,260,60,200,60,20.00\n"
+    )
+    assert gt_in_reading_order(read_gt(p)) == ["TOTAL", "12.50", "CASH", "20.00"]
