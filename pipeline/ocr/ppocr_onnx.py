@@ -138,9 +138,13 @@ class PpOcrOnnxEngine(OcrEngine):
 
     # --- interface -------------------------------------------------------------------------------
     def info(self) -> EngineInfo:
+        roles = (
+            ("det", self.models.variant, self.models.det),
+            ("cls", "mobile", self.models.cls),
+            ("rec", self.models.variant, self.models.rec),
+        )
         models = {
-            f"{role}/{self.models.variant}/{path.name}": f"sha256:{sha256_file(path)}"
-            for role, path in (("det", self.models.det), ("cls", self.models.cls), ("rec", self.models.rec))
+            f"{role}/{variant}/{path.name}": f"sha256:{sha256_file(path)}" for role, variant, path in roles
         }
         return EngineInfo(
             name=self.name,
