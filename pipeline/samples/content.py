@@ -69,8 +69,14 @@ def _printing(rng: random.Random, spec: LocaleSpec, currency: str, negative: boo
     styles = ["plain", "symbol", "code"]
     if spec.language == "en" and negative:
         styles.append("parentheses")
-    return Printing(spec, currency, pick_date_pattern(rng, spec), rng.choice(styles),
-                    rng.choice(("plain", "plain", "symbol")), labels_for(spec, rng))
+    return Printing(
+        spec,
+        currency,
+        pick_date_pattern(rng, spec),
+        rng.choice(styles),
+        rng.choice(("plain", "plain", "symbol")),
+        labels_for(spec, rng),
+    )
 
 
 @dataclass
@@ -115,8 +121,10 @@ class InvoiceContent:
         p = self.printing
         return {
             "vendor": (self.vendor.name, self.vendor.name),
-            "vendor_tax_id": (self.tax_id_printed, self.vendor.tax_id.replace("-", "") if self.vendor.country == "US"
-                              else self.vendor.tax_id),
+            "vendor_tax_id": (
+                self.tax_id_printed,
+                self.vendor.tax_id.replace("-", "") if self.vendor.country == "US" else self.vendor.tax_id,
+            ),
             "invoice_number": (self.invoice_number, self.invoice_number),
             "invoice_date": (p.date(self.invoice_date), self.invoice_date.isoformat()),
             "due_date": (p.date(self.due_date), self.due_date.isoformat()),
@@ -140,11 +148,19 @@ def _pick_lines(rng: random.Random, spec: LocaleSpec, n: int, sign: Decimal) -> 
         if item.unit_fraction:
             qty = Decimal(rng.choice(("0.5", "1.5", "2", "2.5", "4", "7.5", "8", "12.25", "16")))
         else:
-            choices = (1, 1, 2, 3, 4, 5) if item.price > 100 else (1, 2, 3, 4, 5, 6, 10, 12, 20, 24, 50, 100, 250)
+            choices = (
+                (1, 1, 2, 3, 4, 5) if item.price > 100 else (1, 2, 3, 4, 5, 6, 10, 12, 20, 24, 50, 100, 250)
+            )
             qty = Decimal(rng.choice(choices))
         price = money(item.price * Decimal(rng.uniform(0.85, 1.2)))
-        rate = rng.choice(spec.tax_rates[:2]) if len(spec.tax_rates) > 1 and rng.random() < 0.25 else spec.tax_rates[0]
-        lines.append(LineItem(item.sku, item.names[spec.language], qty, price, money(qty * price) * sign, rate))
+        rate = (
+            rng.choice(spec.tax_rates[:2])
+            if len(spec.tax_rates) > 1 and rng.random() < 0.25
+            else spec.tax_rates[0]
+        )
+        lines.append(
+            LineItem(item.sku, item.names[spec.language], qty, price, money(qty * price) * sign, rate)
+        )
     return lines
 
 
@@ -157,8 +173,15 @@ def _tax_id_print(vendor: Vendor, rng: random.Random) -> str:
     return tid
 
 
-def make_invoice(world: World, rng: random.Random, doc_id: str, seq: int, *, many_lines: bool,
-                 earlier: list[InvoiceContent]) -> InvoiceContent:
+def make_invoice(
+    world: World,
+    rng: random.Random,
+    doc_id: str,
+    seq: int,
+    *,
+    many_lines: bool,
+    earlier: list[InvoiceContent],
+) -> InvoiceContent:
     """One invoice or credit note with its hard cases. A few re-issue an earlier invoice (duplicates)."""
     if earlier and rng.random() < 0.05:
         return _duplicate(rng, doc_id, rng.choice(earlier))
@@ -197,7 +220,11 @@ def make_invoice(world: World, rng: random.Random, doc_id: str, seq: int, *, man
         iban = ids.iban(vendor.country, rng)
         hard.append("changed_bank_account")
     prefix = rng.choice(("INV-", "RE", "F", "", "FAC-", "2026/"))
-    number = f"{prefix}{rng.randint(10000, 99999)}" if prefix != "2026/" else f"{prefix}{rng.randint(100, 9999):04d}"
+    number = (
+        f"{prefix}{rng.randint(10000, 99999)}"
+        if prefix != "2026/"
+        else f"{prefix}{rng.randint(100, 9999):04d}"
+    )
     if is_credit:
         number = rng.choice(("CN-", "GS-", "AV-", "R-")) + number.split("-")[-1].split("/")[-1]
         hard.append("credit_note")
@@ -211,20 +238,40 @@ def make_invoice(world: World, rng: random.Random, doc_id: str, seq: int, *, man
         prepaid = money(total * Decimal(rng.choice(("0.2", "0.3", "0.5"))))
         hard.append("prepayment_balance_due")
     content = InvoiceContent(
-        doc_id=doc_id, vendor=vendor, buyer=buyer, printing=printing, is_credit=is_credit,
-        invoice_number=number, invoice_date=invoice_date, due_date=invoice_date + dt.timedelta(days=terms),
-        po_number=po_number, po_match=po_match, lines=lines, discount_pct=discount_pct, discount=discount,
-        lines_total=lines_total, subtotal=subtotal, taxes=taxes, tax=tax, total=total, prepaid=prepaid,
-        amount_due=total - prepaid, iban=iban, terms_days=terms, tax_id_printed=_tax_id_print(vendor, rng),
+        doc_id=doc_id,
+        vendor=vendor,
+        buyer=buyer,
+        printing=printing,
+        is_credit=is_credit,
+        invoice_number=number,
+        invoice_date=invoice_date,
+        due_date=invoice_date + dt.timedelta(days=terms),
+        po_number=po_number,
+        po_match=po_match,
+        lines=lines,
+        discount_pct=discount_pct,
+        discount=discount,
+        lines_total=lines_total,
+        subtotal=subtotal,
+        taxes=taxes,
+        tax=tax,
+        total=total,
+        prepaid=prepaid,
+        amount_due=total - prepaid,
+        iban=iban,
+        terms_days=terms,
+        tax_id_printed=_tax_id_print(vendor, rng),
         iban_printed=ids.format_iban(iban) if iban and rng.random() < 0.8 else iban,
-        total_label_key=total_label_key, hard_cases=hard,
+        total_label_key=total_label_key,
+        hard_cases=hard,
     )
     if rng.random() < 0.06:
         content.injection = rng.choice(INJECTIONS[spec.language])
         hard.append("prompt_injection")
     if rng.random() < 0.12:
-        content.annotation = rng.choice(("ok to pay", "approved", "check PO!", "paid", "JK 12/11", "booked",
-                                         "wrong price?", "ok - M.S."))
+        content.annotation = rng.choice(
+            ("ok to pay", "approved", "check PO!", "paid", "JK 12/11", "booked", "wrong price?", "ok - M.S.")
+        )
         hard.append("handwritten_annotation")
     if rng.random() < 0.12 or (not is_credit and abs(total) < 500 and rng.random() < 0.1):
         content.ytd_amount = money(abs(total) * Decimal(rng.uniform(3, 40)))
@@ -248,8 +295,14 @@ def _duplicate(rng: random.Random, doc_id: str, original: InvoiceContent) -> Inv
     return dup
 
 
-def _po_for_invoice(world: World, rng: random.Random, vendor: Vendor, lines: list[LineItem],
-                    invoice_date: dt.date, is_credit: bool) -> tuple[str | None, str]:
+def _po_for_invoice(
+    world: World,
+    rng: random.Random,
+    vendor: Vendor,
+    lines: list[LineItem],
+    invoice_date: dt.date,
+    is_credit: bool,
+) -> tuple[str | None, str]:
     """Store a PO that the invoice matches exactly, partly (price/quantity off, partial receipt), or
     print a PO number unknown to the reference data, or no PO at all."""
     roll = rng.random()
@@ -292,9 +345,18 @@ _MERCHANTS: dict[str, tuple[str, ...]] = {
 }
 
 _RECEIPT_ITEMS: tuple[tuple[str, str], ...] = (
-    ("COFFEE", "3.20"), ("CROISSANT", "1.90"), ("WATER 0.5L", "1.20"), ("SANDWICH", "4.80"),
-    ("NEWSPAPER", "2.50"), ("BATTERIES AA", "6.99"), ("NOTEBOOK", "3.49"), ("TAXI FARE", "18.40"),
-    ("PARKING", "5.00"), ("FUEL 32.1L", "58.42"), ("ASPIRIN", "4.15"), ("TEA", "2.60"),
+    ("COFFEE", "3.20"),
+    ("CROISSANT", "1.90"),
+    ("WATER 0.5L", "1.20"),
+    ("SANDWICH", "4.80"),
+    ("NEWSPAPER", "2.50"),
+    ("BATTERIES AA", "6.99"),
+    ("NOTEBOOK", "3.49"),
+    ("TAXI FARE", "18.40"),
+    ("PARKING", "5.00"),
+    ("FUEL 32.1L", "58.42"),
+    ("ASPIRIN", "4.15"),
+    ("TEA", "2.60"),
 )
 
 
@@ -365,11 +427,22 @@ def make_receipt(world: World, rng: random.Random, doc_id: str) -> ReceiptConten
         change = paid - total
         hard.extend(("cash_tendered_change", "total_not_largest"))
     content = ReceiptContent(
-        doc_id=doc_id, merchant=rng.choice(_MERCHANTS[country]), address=_address(rng, country).lines[:2],
-        printing=printing, date=world.as_of - dt.timedelta(days=rng.randint(0, 40)),
-        time=f"{rng.randint(7, 21):02d}:{rng.randint(0, 59):02d}", items=items, total=total, tax_rate=rate, tax=tax,
-        tax_included=tax_included, paid_cash=paid, change=change, card=not cash,
-        receipt_no=f"{rng.randint(1000, 9999)}/{rng.randint(10, 99)}", hard_cases=hard,
+        doc_id=doc_id,
+        merchant=rng.choice(_MERCHANTS[country]),
+        address=_address(rng, country).lines[:2],
+        printing=printing,
+        date=world.as_of - dt.timedelta(days=rng.randint(0, 40)),
+        time=f"{rng.randint(7, 21):02d}:{rng.randint(0, 59):02d}",
+        items=items,
+        total=total,
+        tax_rate=rate,
+        tax=tax,
+        tax_included=tax_included,
+        paid_cash=paid,
+        change=change,
+        card=not cash,
+        receipt_no=f"{rng.randint(1000, 9999)}/{rng.randint(10, 99)}",
+        hard_cases=hard,
     )
     if rng.random() < 0.05:
         content.injection = rng.choice(INJECTIONS[spec.language])
@@ -409,11 +482,24 @@ class POChangeContent:
     def to_json(self) -> dict[str, object]:
         """The machine-readable change document (contract: application/vnd.docpipe.po-change+json)."""
         return {
-            "document_type": "po_change", "po_number": self.po.po_number, "change_number": self.change_number,
-            "vendor_id": self.vendor.vendor_id, "currency": self.po.currency, "issued": self.issued.isoformat(),
-            "lines": [{"line_no": ln.line_no, "action": ln.action, "sku": ln.sku, "description": ln.description,
-                       "quantity": str(ln.quantity), "unit_price": str(ln.unit_price),
-                       "need_by_date": ln.need_by.isoformat()} for ln in self.lines],
+            "document_type": "po_change",
+            "po_number": self.po.po_number,
+            "change_number": self.change_number,
+            "vendor_id": self.vendor.vendor_id,
+            "currency": self.po.currency,
+            "issued": self.issued.isoformat(),
+            "lines": [
+                {
+                    "line_no": ln.line_no,
+                    "action": ln.action,
+                    "sku": ln.sku,
+                    "description": ln.description,
+                    "quantity": str(ln.quantity),
+                    "unit_price": str(ln.unit_price),
+                    "need_by_date": ln.need_by.isoformat(),
+                }
+                for ln in self.lines
+            ],
         }
 
     def deltas(self) -> dict[str, object]:
@@ -425,8 +511,11 @@ class POChangeContent:
             old_value = money(ln.old.quantity * ln.old.unit_price) if ln.old else Decimal(0)
             new_value = Decimal(0) if ln.action == "remove" else money(ln.quantity * ln.unit_price)
             value_delta += new_value - old_value
-            entry: dict[str, object] = {"line_no": ln.line_no, "action": ln.action,
-                                        "value_delta": str(new_value - old_value)}
+            entry: dict[str, object] = {
+                "line_no": ln.line_no,
+                "action": ln.action,
+                "value_delta": str(new_value - old_value),
+            }
             if ln.old and ln.action == "change":
                 if ln.quantity != ln.old.quantity:
                     entry["quantity"] = {"old": str(ln.old.quantity), "new": str(ln.quantity)}
@@ -434,11 +523,18 @@ class POChangeContent:
                     entry["unit_price"] = {"old": str(ln.old.unit_price), "new": str(ln.unit_price)}
                 if ln.need_by != ln.old.need_by:
                     days = (ln.need_by - ln.old.need_by).days
-                    entry["need_by_date"] = {"old": ln.old.need_by.isoformat(), "new": ln.need_by.isoformat(),
-                                             "days": days}
+                    entry["need_by_date"] = {
+                        "old": ln.old.need_by.isoformat(),
+                        "new": ln.need_by.isoformat(),
+                        "days": days,
+                    }
                     lead_days = max(lead_days, days)
             per_line.append(entry)
-        return {"lines": per_line, "total_value_delta": str(value_delta), "max_lead_time_impact_days": lead_days}
+        return {
+            "lines": per_line,
+            "total_value_delta": str(value_delta),
+            "max_lead_time_impact_days": lead_days,
+        }
 
 
 def make_po_change(world: World, rng: random.Random, doc_id: str) -> POChangeContent:
@@ -449,9 +545,19 @@ def make_po_change(world: World, rng: random.Random, doc_id: str) -> POChangeCon
     for i in range(1, rng.randint(3, 7) + 1):
         item = rng.choice(CATALOG)
         qty = Decimal(rng.choice((5, 10, 20, 50, 100, 200)))
-        po_lines.append(POLine(i, item.sku, item.names[spec.language], qty, money(item.price),
-                               order_date + dt.timedelta(days=rng.randint(14, 45))))
-    po = PurchaseOrder(world.new_po_number(rng), vendor.vendor_id, vendor.currency, order_date, "open", po_lines)
+        po_lines.append(
+            POLine(
+                i,
+                item.sku,
+                item.names[spec.language],
+                qty,
+                money(item.price),
+                order_date + dt.timedelta(days=rng.randint(14, 45)),
+            )
+        )
+    po = PurchaseOrder(
+        world.new_po_number(rng), vendor.vendor_id, vendor.currency, order_date, "open", po_lines
+    )
     world.add_po(po)
     changes: list[POChangeLine] = []
     hard: list[str] = []
@@ -472,11 +578,28 @@ def make_po_change(world: World, rng: random.Random, doc_id: str) -> POChangeCon
         changes.append(POChangeLine(old.line_no, action, old.sku, old.description, qty, price, need_by, old))
     if rng.random() < 0.4:
         item = rng.choice(CATALOG)
-        changes.append(POChangeLine(len(po_lines) + 1, "add", item.sku, item.names[spec.language],
-                                    Decimal(rng.choice((5, 10, 40))), money(item.price),
-                                    world.as_of + dt.timedelta(days=rng.randint(10, 30)), None))
+        changes.append(
+            POChangeLine(
+                len(po_lines) + 1,
+                "add",
+                item.sku,
+                item.names[spec.language],
+                Decimal(rng.choice((5, 10, 40))),
+                money(item.price),
+                world.as_of + dt.timedelta(days=rng.randint(10, 30)),
+                None,
+            )
+        )
     printing = _printing(rng, spec, vendor.currency, False)
     printing.amount_style = "plain"
     printing.line_style = "plain"
-    return POChangeContent(doc_id, vendor, po, f"{rng.randint(1, 4)}", world.as_of - dt.timedelta(days=rng.randint(0, 5)),
-                           printing, changes, sorted(set(hard)))
+    return POChangeContent(
+        doc_id,
+        vendor,
+        po,
+        f"{rng.randint(1, 4)}",
+        world.as_of - dt.timedelta(days=rng.randint(0, 5)),
+        printing,
+        changes,
+        sorted(set(hard)),
+    )

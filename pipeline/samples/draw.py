@@ -7,7 +7,7 @@ the same objects, so a value's box is the box of the glyphs that were actually d
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 
 from reportlab.pdfbase import pdfmetrics
 
@@ -25,7 +25,7 @@ FONT_FAMILIES: dict[str, tuple[str, str, str]] = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def _metrics(font: str) -> tuple[float, float]:
     face = pdfmetrics.getFont(font).face
     return face.ascent / 1000.0, face.descent / 1000.0

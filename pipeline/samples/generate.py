@@ -41,12 +41,21 @@ from pipeline.samples.world import World
 GENERATOR_VERSION = "1.0"
 KINDS = ("invoice", "receipt", "po-change")
 RENDER_MODES = ("pdf", "scan", "photo", "tiff", "mixed")
-LAYOUTS_BY_KIND = {"invoice": INVOICE_LAYOUT_IDS, "receipt": RECEIPT_LAYOUT_IDS, "po-change": PO_CHANGE_LAYOUT_IDS}
+LAYOUTS_BY_KIND = {
+    "invoice": INVOICE_LAYOUT_IDS,
+    "receipt": RECEIPT_LAYOUT_IDS,
+    "po-change": PO_CHANGE_LAYOUT_IDS,
+}
 _KIND_INDEX = {k: i for i, k in enumerate(KINDS)}
 _PREFIX = {"invoice": "inv", "receipt": "rcp", "po-change": "poc"}
 
-MEDIA = {".pdf": "application/pdf", ".jpg": "image/jpeg", ".png": "image/png", ".tif": "image/tiff",
-         ".json": "application/vnd.docpipe.po-change+json"}
+MEDIA = {
+    ".pdf": "application/pdf",
+    ".jpg": "image/jpeg",
+    ".png": "image/png",
+    ".tif": "image/tiff",
+    ".json": "application/vnd.docpipe.po-change+json",
+}
 
 
 class SampleError(ValueError):
@@ -86,7 +95,9 @@ class Request:
         chosen = list(self.layouts) if self.layouts else list(allowed)
         unknown = [lay for lay in chosen if lay not in allowed]
         if unknown:
-            raise SampleError(f"unknown {self.kind} layout(s) {', '.join(unknown)} (known: {', '.join(allowed)})")
+            raise SampleError(
+                f"unknown {self.kind} layout(s) {', '.join(unknown)} (known: {', '.join(allowed)})"
+            )
         return chosen
 
 
@@ -108,30 +119,70 @@ def _choose_render(mode: str, kind: str, rng: random.Random) -> str:
 
 def _invoice_truth(c: InvoiceContent, layout: str, doc: DrawDoc, fallback: dict[str, str]) -> dict[str, Any]:
     p = c.printing
-    items = [{"description": (ln.description, ln.description), "quantity": (p.qty(ln.quantity), dec(ln.quantity)),
-              "unit_price": (p.line_amount(ln.unit_price), str(ln.unit_price)),
-              "amount": (p.line_amount(ln.amount), str(ln.amount))} for ln in c.lines]
+    items = [
+        {
+            "description": (ln.description, ln.description),
+            "quantity": (p.qty(ln.quantity), dec(ln.quantity)),
+            "unit_price": (p.line_amount(ln.unit_price), str(ln.unit_price)),
+            "amount": (p.line_amount(ln.amount), str(ln.amount)),
+        }
+        for ln in c.lines
+    ]
     extras = {
-        "vendor_id": c.vendor.vendor_id, "vendor_master_iban": c.vendor.iban, "is_credit_note": c.is_credit,
-        "po_match": c.po_match, "lines_total": str(c.lines_total), "discount": str(c.discount),
-        "discount_pct": dec(c.discount_pct), "prepaid": str(c.prepaid), "amount_due": str(c.amount_due),
+        "vendor_id": c.vendor.vendor_id,
+        "vendor_master_iban": c.vendor.iban,
+        "is_credit_note": c.is_credit,
+        "po_match": c.po_match,
+        "lines_total": str(c.lines_total),
+        "discount": str(c.discount),
+        "discount_pct": dec(c.discount_pct),
+        "prepaid": str(c.prepaid),
+        "amount_due": str(c.amount_due),
         "tax_breakdown": [{"rate": dec(r), "base": str(b), "tax": str(t)} for r, b, t in c.taxes],
-        "duplicate_of": c.duplicate_of, "injection": c.injection, "annotation": c.annotation,
+        "duplicate_of": c.duplicate_of,
+        "injection": c.injection,
+        "annotation": c.annotation,
         "ytd_amount": str(c.ytd_amount) if c.ytd_amount is not None else None,
-        "date_pattern": p.date_pattern, "amount_style": p.amount_style, "page_count": doc.pages,
+        "date_pattern": p.date_pattern,
+        "amount_style": p.amount_style,
+        "page_count": doc.pages,
         "font_family": invoice_layout(layout).family,
     }
-    return build_truth(kind="invoice", doc_id=c.doc_id, layout=layout, locale=c.locale.tag, doc=doc,
-                       fields=c.fields(), fallback=fallback, line_items=items, hard_cases=c.hard_cases, extras=extras)
+    return build_truth(
+        kind="invoice",
+        doc_id=c.doc_id,
+        layout=layout,
+        locale=c.locale.tag,
+        doc=doc,
+        fields=c.fields(),
+        fallback=fallback,
+        line_items=items,
+        hard_cases=c.hard_cases,
+        extras=extras,
+    )
 
 
 def _receipt_truth(c: ReceiptContent, layout: str, doc: DrawDoc, fallback: dict[str, str]) -> dict[str, Any]:
-    extras = {"cash_tendered": str(c.paid_cash) if c.paid_cash is not None else None,
-              "change": str(c.change) if c.change is not None else None, "tax_included": c.tax_included,
-              "tax_rate": dec(c.tax_rate), "injection": c.injection, "annotation": c.annotation,
-              "items": [{"description": d, "quantity": dec(q), "amount": str(a)} for d, q, a in c.items]}
-    return build_truth(kind="receipt", doc_id=c.doc_id, layout=layout, locale=c.printing.locale.tag, doc=doc,
-                       fields=c.fields(), fallback=fallback, hard_cases=c.hard_cases, extras=extras)
+    extras = {
+        "cash_tendered": str(c.paid_cash) if c.paid_cash is not None else None,
+        "change": str(c.change) if c.change is not None else None,
+        "tax_included": c.tax_included,
+        "tax_rate": dec(c.tax_rate),
+        "injection": c.injection,
+        "annotation": c.annotation,
+        "items": [{"description": d, "quantity": dec(q), "amount": str(a)} for d, q, a in c.items],
+    }
+    return build_truth(
+        kind="receipt",
+        doc_id=c.doc_id,
+        layout=layout,
+        locale=c.printing.locale.tag,
+        doc=doc,
+        fields=c.fields(),
+        fallback=fallback,
+        hard_cases=c.hard_cases,
+        extras=extras,
+    )
 
 
 def _po_change_truth(c: POChangeContent, layout: str, doc: DrawDoc) -> dict[str, Any]:
@@ -142,21 +193,34 @@ def _po_change_truth(c: POChangeContent, layout: str, doc: DrawDoc) -> dict[str,
         "change_number": (c.change_number, c.change_number),
         "changed_lines": (occ["changed_lines"][0]["text"], change_json["lines"]),
     }
-    extras = {"vendor_id": c.vendor.vendor_id, "deltas": c.deltas(), "issued": c.issued.isoformat(),
-              "currency": c.po.currency}
-    return build_truth(kind="po_change", doc_id=c.doc_id, layout=layout, locale=c.printing.locale.tag, doc=doc,
-                       fields=fields, hard_cases=c.hard_cases, extras=extras)
+    extras = {
+        "vendor_id": c.vendor.vendor_id,
+        "deltas": c.deltas(),
+        "issued": c.issued.isoformat(),
+        "currency": c.po.currency,
+    }
+    return build_truth(
+        kind="po_change",
+        doc_id=c.doc_id,
+        layout=layout,
+        locale=c.printing.locale.tag,
+        doc=doc,
+        fields=fields,
+        hard_cases=c.hard_cases,
+        extras=extras,
+    )
 
 
 # ------------------------------------------------------------------ rendering
 
 
-def _render_files(doc_id: str, pdf: bytes, truth: dict[str, Any], render: str, rng: random.Random,
-                  nrng: np.random.Generator) -> tuple[dict[str, bytes], dict[str, Any], dict[str, Any]]:
+def _render_files(
+    doc_id: str, pdf: bytes, truth: dict[str, Any], render: str, rng: random.Random, nrng: np.random.Generator
+) -> tuple[dict[str, bytes], dict[str, Any], dict[str, Any]]:
     """Turn the born-digital PDF into the requested rendering; returns files, truth, render info."""
     if render == "pdf":
         return {f"{doc_id}.pdf": pdf}, truth, {"mode": "pdf", "dpi": 72, "text_layer": True}
-    fax = render == "scan" and rng.random() < 0.2 or render == "tiff" and rng.random() < 0.5
+    fax = (render == "scan" and rng.random() < 0.2) or (render == "tiff" and rng.random() < 0.5)
     if render == "photo":
         dpi = 200.0 if truth["pages"][0]["width"] < 320 else 110.0  # receipts are narrow: more pixels
         pages = [raster.photo_page(img, nrng, dpi) for img in raster.rasterize(pdf, dpi, grayscale=False)]
@@ -166,9 +230,15 @@ def _render_files(doc_id: str, pdf: bytes, truth: dict[str, Any], render: str, r
     else:
         dpi = 150.0
         pages = [raster.scan_page(img, nrng, dpi) for img in raster.rasterize(pdf, dpi)]
-    new_truth = transform_truth(truth, [p.matrix for p in pages], [p.image.size for p in pages], dpi,
-                                [p.info for p in pages])
-    info: dict[str, Any] = {"mode": render, "dpi": dpi, "text_layer": False, "effect": "fax" if fax else render}
+    new_truth = transform_truth(
+        truth, [p.matrix for p in pages], [p.image.size for p in pages], dpi, [p.info for p in pages]
+    )
+    info: dict[str, Any] = {
+        "mode": render,
+        "dpi": dpi,
+        "text_layer": False,
+        "effect": "fax" if fax else render,
+    }
     if render == "tiff":
         return {f"{doc_id}.tif": raster.encode_tiff([p.image for p in pages], dpi)}, new_truth, info
     if fax:
@@ -194,8 +264,9 @@ def iter_documents(req: Request, world: World) -> Iterator[Rendered]:
         render = _choose_render(req.render, req.kind, rng)
         files: dict[str, bytes] = {}
         if req.kind == "invoice":
-            content = make_invoice(world, rng, doc_id, index, many_lines=invoice_layout(layout).long,
-                                   earlier=earlier)
+            content = make_invoice(
+                world, rng, doc_id, index, many_lines=invoice_layout(layout).long, earlier=earlier
+            )
             earlier.append(content)
             doc, fallback = build_invoice(content, layout, rng)
             truth = _invoice_truth(content, layout, doc, fallback)
@@ -230,19 +301,38 @@ def write_documents(docs: Iterator[Rendered], out_dir: Path) -> list[dict[str, A
     entries = []
     for doc in docs:
         truth_rel = f"truth/{doc.doc_id}.json"
-        _write(out_dir / truth_rel, (json.dumps(doc.truth, ensure_ascii=False, sort_keys=True) + "\n").encode())
+        _write(
+            out_dir / truth_rel, (json.dumps(doc.truth, ensure_ascii=False, sort_keys=True) + "\n").encode()
+        )
         for name, data in sorted(doc.files.items()):
             _write(out_dir / "documents" / name, data)
             suffix = Path(name).suffix
-            entries.append({"doc_id": doc.doc_id, "kind": doc.kind.replace("-", "_"), "layout": doc.layout,
-                            "locale": doc.truth["locale"], "render": doc.render, "file": f"documents/{name}",
-                            "media_type": MEDIA[suffix], "sha256": hashlib.sha256(data).hexdigest(),
-                            "truth": truth_rel, "hard_cases": doc.truth["hard_cases"]})
+            entries.append(
+                {
+                    "doc_id": doc.doc_id,
+                    "kind": doc.kind.replace("-", "_"),
+                    "layout": doc.layout,
+                    "locale": doc.truth["locale"],
+                    "render": doc.render,
+                    "file": f"documents/{name}",
+                    "media_type": MEDIA[suffix],
+                    "sha256": hashlib.sha256(data).hexdigest(),
+                    "truth": truth_rel,
+                    "hard_cases": doc.truth["hard_cases"],
+                }
+            )
     return entries
 
 
-def generate(kind: str, count: int, seed: int, out_dir: Path, render: str = "pdf",
-             layouts: Sequence[str] | None = None, world: World | None = None) -> dict[str, Any]:
+def generate(
+    kind: str,
+    count: int,
+    seed: int,
+    out_dir: Path,
+    render: str = "pdf",
+    layouts: Sequence[str] | None = None,
+    world: World | None = None,
+) -> dict[str, Any]:
     """Write `count` documents of one kind plus refdata and a manifest; returns the manifest."""
     req = Request(kind, count, seed, render, layouts)
     req.validate()
@@ -250,8 +340,16 @@ def generate(kind: str, count: int, seed: int, out_dir: Path, render: str = "pdf
     out_dir.mkdir(parents=True, exist_ok=True)
     entries = write_documents(iter_documents(req, world), out_dir)
     write_refdata(world, out_dir / "refdata")
-    manifest = {"generator_version": GENERATOR_VERSION, "seed": seed, "kind": kind, "count": count,
-                "render": render, "layouts": list(req.validate()), "documents": entries}
-    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
-                                           encoding="utf-8")
+    manifest = {
+        "generator_version": GENERATOR_VERSION,
+        "seed": seed,
+        "kind": kind,
+        "count": count,
+        "render": render,
+        "layouts": list(req.validate()),
+        "documents": entries,
+    }
+    (out_dir / "manifest.json").write_text(
+        json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     return manifest

@@ -67,7 +67,24 @@ def gb_vat(rng: random.Random) -> str:
     return f"GB{body}{check:02d}"
 
 
-_EIN_PREFIXES = ("10", "12", "20", "26", "27", "30", "32", "35", "45", "46", "47", "81", "82", "84", "86", "88")
+_EIN_PREFIXES = (
+    "10",
+    "12",
+    "20",
+    "26",
+    "27",
+    "30",
+    "32",
+    "35",
+    "45",
+    "46",
+    "47",
+    "81",
+    "82",
+    "84",
+    "86",
+    "88",
+)
 
 
 def us_ein_number(rng: random.Random) -> str:
@@ -78,7 +95,14 @@ def us_ein_number(rng: random.Random) -> str:
             return candidate
 
 
-TAX_ID_BY_COUNTRY = {"DE": de_vat, "FR": fr_vat, "NL": nl_vat, "ES": es_vat, "GB": gb_vat, "US": us_ein_number}
+TAX_ID_BY_COUNTRY = {
+    "DE": de_vat,
+    "FR": fr_vat,
+    "NL": nl_vat,
+    "ES": es_vat,
+    "GB": gb_vat,
+    "US": us_ein_number,
+}
 
 
 def tax_id(country: str, rng: random.Random) -> str:

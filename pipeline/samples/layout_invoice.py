@@ -44,23 +44,82 @@ _CT = ("sku", "description", "quantity", "unit_price", "tax_rate", "amount")
 INVOICE_LAYOUTS: tuple[InvoiceLayout, ...] = (
     InvoiceLayout("inv-classic", "Helvetica", "left", "stack", "left", "hlines", _C4, "stack", "footer"),
     InvoiceLayout("inv-grid", "Helvetica", "right", "grid", "left", "grid", _C5, "boxed", "below"),
-    InvoiceLayout("inv-band", "Helvetica", "band", "stack", "left", "zebra", _C6, "stack", "footer",
-                  accent=(0.55, 0.1, 0.15)),
+    InvoiceLayout(
+        "inv-band",
+        "Helvetica",
+        "band",
+        "stack",
+        "left",
+        "zebra",
+        _C6,
+        "stack",
+        "footer",
+        accent=(0.55, 0.1, 0.15),
+    ),
     InvoiceLayout("inv-serif", "Times", "center", "inline", "left", "none", _C4, "wide", "below", size=10),
     InvoiceLayout("inv-mono", "Courier", "left", "stack", "right", "none", _CQ, "stack", "below", size=8.5),
-    InvoiceLayout("inv-boxed", "Helvetica", "right", "stack", "left", "boxed", _CT, "boxed", "footer",
-                  accent=(0.1, 0.4, 0.3)),
+    InvoiceLayout(
+        "inv-boxed",
+        "Helvetica",
+        "right",
+        "stack",
+        "left",
+        "boxed",
+        _CT,
+        "boxed",
+        "footer",
+        accent=(0.1, 0.4, 0.3),
+    ),
     InvoiceLayout("inv-minimal", "Helvetica", "minimal", "inline", "right", "hlines", _C5, "wide", "footer"),
-    InvoiceLayout("inv-times-grid", "Times", "left", "grid", "right", "grid", _C6, "stack", "footer", size=10),
-    InvoiceLayout("inv-compact", "Helvetica", "center", "stack", "left", "zebra", _C4, "boxed", "below", size=8),
-    InvoiceLayout("inv-longform", "Helvetica", "left", "stack", "left", "hlines", _C5, "stack", "footer", long=True),
-    InvoiceLayout("inv-ledger", "Courier", "band", "grid", "left", "grid", _CT, "wide", "below", long=True,
-                  size=8, accent=(0.2, 0.2, 0.2)),
-    InvoiceLayout("inv-statement", "Times", "right", "inline", "left", "none", _C6, "boxed", "footer", long=True,
-                  size=9.5),
+    InvoiceLayout(
+        "inv-times-grid", "Times", "left", "grid", "right", "grid", _C6, "stack", "footer", size=10
+    ),
+    InvoiceLayout(
+        "inv-compact", "Helvetica", "center", "stack", "left", "zebra", _C4, "boxed", "below", size=8
+    ),
+    InvoiceLayout(
+        "inv-longform", "Helvetica", "left", "stack", "left", "hlines", _C5, "stack", "footer", long=True
+    ),
+    InvoiceLayout(
+        "inv-ledger",
+        "Courier",
+        "band",
+        "grid",
+        "left",
+        "grid",
+        _CT,
+        "wide",
+        "below",
+        long=True,
+        size=8,
+        accent=(0.2, 0.2, 0.2),
+    ),
+    InvoiceLayout(
+        "inv-statement",
+        "Times",
+        "right",
+        "inline",
+        "left",
+        "none",
+        _C6,
+        "boxed",
+        "footer",
+        long=True,
+        size=9.5,
+    ),
     InvoiceLayout("inv-tax-columns", "Helvetica", "left", "grid", "right", "hlines", _CT, "stack", "below"),
-    InvoiceLayout("inv-letterhead", "Times", "minimal", "stack", "left", "boxed", _CQ, "wide", "footer",
-                  accent=(0.35, 0.2, 0.5)),
+    InvoiceLayout(
+        "inv-letterhead",
+        "Times",
+        "minimal",
+        "stack",
+        "left",
+        "boxed",
+        _CQ,
+        "wide",
+        "footer",
+        accent=(0.35, 0.2, 0.5),
+    ),
 )
 INVOICE_LAYOUT_IDS = tuple(lay.id for lay in INVOICE_LAYOUTS)
 _BY_ID = {lay.id: lay for lay in INVOICE_LAYOUTS}
@@ -70,8 +129,15 @@ def invoice_layout(layout_id: str) -> InvoiceLayout:
     return _BY_ID[layout_id]
 
 
-_COL_WEIGHTS = {"pos": 0.06, "sku": 0.13, "description": 0.0, "quantity": 0.09, "unit_price": 0.15,
-                "amount": 0.16, "tax_rate": 0.08}
+_COL_WEIGHTS = {
+    "pos": 0.06,
+    "sku": 0.13,
+    "description": 0.0,
+    "quantity": 0.09,
+    "unit_price": 0.15,
+    "amount": 0.16,
+    "tax_rate": 0.08,
+}
 _NUMERIC = {"pos", "quantity", "unit_price", "amount", "tax_rate"}
 _MARGIN = 48.0
 _FOOTER_H = 64.0
@@ -118,14 +184,20 @@ class _Builder:
         if lay.header == "left":
             y = self.vendor_block(_MARGIN, top, "left")
             y = self.tax_id_line(_MARGIN, y)
-            pen.text(self.W - _MARGIN, top + 4, title, font=pen.bold, size=20, align="right", color=lay.accent)
+            pen.text(
+                self.W - _MARGIN, top + 4, title, font=pen.bold, size=20, align="right", color=lay.accent
+            )
         elif lay.header == "right":
             y = self.vendor_block(self.W - _MARGIN, top, "right")
             y = self.tax_id_line(self.W - _MARGIN, y, "right")
             pen.text(_MARGIN, top + 4, title, font=pen.bold, size=20, color=lay.accent)
         elif lay.header == "center":
-            pen.text(self.W / 2, top, c.vendor.name, font=pen.bold, size=lay.size + 8, align="center", tag="vendor")
-            pen.text(self.W / 2, top + 16, " · ".join(c.vendor.address.lines).replace("·", "-"), align="center")
+            pen.text(
+                self.W / 2, top, c.vendor.name, font=pen.bold, size=lay.size + 8, align="center", tag="vendor"
+            )
+            pen.text(
+                self.W / 2, top + 16, " · ".join(c.vendor.address.lines).replace("·", "-"), align="center"
+            )
             y = top + 24
             pen.rule(_MARGIN, y, self.W - _MARGIN, y, 1.0, lay.accent)
             y += 14
@@ -155,14 +227,23 @@ class _Builder:
 
     def meta_items(self) -> list[tuple[str, str, str]]:
         c, L, p = self.c, self.L, self.p
-        items = [(L["credit_number"] if c.is_credit else L["invoice_number"], c.invoice_number, "invoice_number"),
-                 (L["invoice_date"], p.date(c.invoice_date), "invoice_date"),
-                 (L["due_date"], p.date(c.due_date), "due_date")]
+        items = [
+            (L["credit_number"] if c.is_credit else L["invoice_number"], c.invoice_number, "invoice_number"),
+            (L["invoice_date"], p.date(c.invoice_date), "invoice_date"),
+            (L["due_date"], p.date(c.due_date), "due_date"),
+        ]
         if c.po_number:
             items.append((L["po_number"], c.po_number, "po_number"))
         if self.p.amount_style in ("plain", "parentheses") or self.rng.random() < 0.3:
-            items.append(({"en": "Currency", "de": "Währung", "fr": "Devise", "es": "Moneda", "nl": "Valuta"}[
-                c.locale.language], c.printing.currency, "currency"))
+            items.append(
+                (
+                    {"en": "Currency", "de": "Währung", "fr": "Devise", "es": "Moneda", "nl": "Valuta"}[
+                        c.locale.language
+                    ],
+                    c.printing.currency,
+                    "currency",
+                )
+            )
         else:
             self.fallback["currency"] = "total"
         return items
@@ -221,8 +302,15 @@ class _Builder:
     def header_row(self, y: float, cols: list[tuple[str, float, float]]) -> float:
         lay, pen, L = self.lay, self.pen, self.L
         rh = lay.size * 2.0
-        names = {"pos": "#", "sku": L["sku"], "description": L["description"], "quantity": L["quantity"],
-                 "unit_price": L["unit_price"], "amount": L["amount"], "tax_rate": "%"}
+        names = {
+            "pos": "#",
+            "sku": L["sku"],
+            "description": L["description"],
+            "quantity": L["quantity"],
+            "unit_price": L["unit_price"],
+            "amount": L["amount"],
+            "tax_rate": "%",
+        }
         color = (0.0, 0.0, 0.0)
         if lay.table == "boxed":
             pen.rect(_MARGIN, y, self.W - 2 * _MARGIN, rh, fill=lay.accent, stroke=None)
@@ -246,12 +334,15 @@ class _Builder:
         rh = lay.size * 1.85
         if lay.table == "zebra" and i % 2 == 1:
             pen.rect(_MARGIN, y, self.W - 2 * _MARGIN, rh, fill=(0.95, 0.95, 0.97), stroke=None)
-        values = {"pos": (str(i + 1), None), "sku": (ln.sku, None),
-                  "description": (ln.description, f"line_items.{i}.description"),
-                  "quantity": (p.qty(ln.quantity), f"line_items.{i}.quantity"),
-                  "unit_price": (p.line_amount(ln.unit_price), f"line_items.{i}.unit_price"),
-                  "amount": (p.line_amount(ln.amount), f"line_items.{i}.amount"),
-                  "tax_rate": (rate_text(ln.tax_rate, self.c.locale), None)}
+        values = {
+            "pos": (str(i + 1), None),
+            "sku": (ln.sku, None),
+            "description": (ln.description, f"line_items.{i}.description"),
+            "quantity": (p.qty(ln.quantity), f"line_items.{i}.quantity"),
+            "unit_price": (p.line_amount(ln.unit_price), f"line_items.{i}.unit_price"),
+            "amount": (p.line_amount(ln.amount), f"line_items.{i}.amount"),
+            "tax_rate": (rate_text(ln.tax_rate, self.c.locale), None),
+        }
         base = y + rh * 0.68
         for col, x0, x1 in cols:
             text, tag = values[col]
@@ -260,8 +351,14 @@ class _Builder:
             else:
                 pen.text(x0 + 4, base, text, tag=tag)
         if lay.table in ("hlines", "grid", "boxed"):
-            pen.rule(_MARGIN, y + rh, self.W - _MARGIN, y + rh, 0.3 if lay.table != "grid" else 0.6,
-                     (0.5, 0.5, 0.5) if lay.table == "hlines" else (0, 0, 0))
+            pen.rule(
+                _MARGIN,
+                y + rh,
+                self.W - _MARGIN,
+                y + rh,
+                0.3 if lay.table != "grid" else 0.6,
+                (0.5, 0.5, 0.5) if lay.table == "hlines" else (0, 0, 0),
+            )
         return y + rh
 
     def vertical_rules(self, y0: float, y1: float, cols: list[tuple[str, float, float]]) -> None:
@@ -272,14 +369,21 @@ class _Builder:
         elif self.lay.table == "boxed":
             self.pen.rect(_MARGIN, y0, self.W - 2 * _MARGIN, y1 - y0, width=0.9)
 
-    def running_line(self, y: float, label: str, amount: Decimal, cols: list[tuple[str, float, float]],
-                     tag: str) -> float:
+    def running_line(
+        self, y: float, label: str, amount: Decimal, cols: list[tuple[str, float, float]], tag: str
+    ) -> float:
         pen = self.pen
         amount_right = next(x1 for col, _, x1 in cols if col == "amount")
         desc_left = next(x0 for col, x0, _ in cols if col == "description")
         pen.text(desc_left + 4, y + self.lay.size * 1.3, label, font=pen.italic)
-        pen.text(amount_right - 4, y + self.lay.size * 1.3, self.p.line_amount(amount), font=pen.bold,
-                 align="right", tag=tag)
+        pen.text(
+            amount_right - 4,
+            y + self.lay.size * 1.3,
+            self.p.line_amount(amount),
+            font=pen.bold,
+            align="right",
+            tag=tag,
+        )
         return y + self.lay.size * 2.0
 
     def continuation_header(self) -> float:
@@ -289,7 +393,9 @@ class _Builder:
             pen.text(_MARGIN, y, c.vendor.name, font=pen.bold, size=self.lay.size + 2, tag="vendor")
         label = self.L["credit_number"] if c.is_credit else self.L["invoice_number"]
         pen.text(self.W - _MARGIN, y, c.invoice_number, align="right", tag="invoice_number")
-        pen.text(self.W - _MARGIN - pen.width(c.invoice_number) - 4, y, f"{label}:", font=pen.bold, align="right")
+        pen.text(
+            self.W - _MARGIN - pen.width(c.invoice_number) - 4, y, f"{label}:", font=pen.bold, align="right"
+        )
         return y + 22
 
     def table(self, y: float) -> float:
@@ -308,8 +414,13 @@ class _Builder:
                 self.running_line(y, self.L["carried"], running, cols, f"carried_forward.{self.pen.page}")
                 self.pen.page += 1
                 y = self.continuation_header()
-                y = self.running_line(y, self.L["brought"].format(p=self.pen.page), running, cols,
-                                      f"brought_forward.{self.pen.page}")
+                y = self.running_line(
+                    y,
+                    self.L["brought"].format(p=self.pen.page),
+                    running,
+                    cols,
+                    f"brought_forward.{self.pen.page}",
+                )
                 seg_top = y
                 y = self.header_row(y, cols)
             y = self.row(y, i, cols)
@@ -325,16 +436,28 @@ class _Builder:
         rows: list[tuple[str, str, str | None, bool]] = []
         if c.discount:
             rows.append((L["amount"], p.amount(c.lines_total), "lines_total", False))
-            rows.append((f"{L['discount']} {rate_text(c.discount_pct, spec)} %", p.amount(-c.discount), "discount",
-                         False))
+            rows.append(
+                (
+                    f"{L['discount']} {rate_text(c.discount_pct, spec)} %",
+                    p.amount(-c.discount),
+                    "discount",
+                    False,
+                )
+            )
         rows.append((L["subtotal"], p.amount(c.subtotal), "subtotal", False))
         if len(c.taxes) == 1:
             rate = c.taxes[0][0]
             rows.append((f"{tax_name} {rate_text(rate, spec)} %", p.amount(c.tax), "tax", False))
         else:
             for k, (rate, base, tax) in enumerate(c.taxes):
-                rows.append((f"{tax_name} {rate_text(rate, spec)} % ({p.amount(base, 'plain')})", p.amount(tax),
-                             f"tax_breakdown.{k}", False))
+                rows.append(
+                    (
+                        f"{tax_name} {rate_text(rate, spec)} % ({p.amount(base, 'plain')})",
+                        p.amount(tax),
+                        f"tax_breakdown.{k}",
+                        False,
+                    )
+                )
             rows.append((f"{tax_name}", p.amount(c.tax), "tax", False))
         rows.append((L[c.total_label_key], p.amount(c.total), "total", True))
         if c.prepaid:
@@ -350,10 +473,7 @@ class _Builder:
             self.pen.page += 1
             y = self.continuation_header()
         right = self.W - _MARGIN
-        if lay.totals == "wide":
-            x_label = _MARGIN + 4
-        else:
-            x_label = self.W - _MARGIN - 250
+        x_label = _MARGIN + 4 if lay.totals == "wide" else self.W - _MARGIN - 250
         if lay.totals == "boxed":
             pen.rect(x_label - 8, y, right - x_label + 8, len(rows) * lay.size * 1.7 + 8, width=0.9)
         y += 4
@@ -384,8 +504,10 @@ class _Builder:
     def bank_lines(self) -> list[tuple[str, str, str | None]]:
         c, L = self.c, self.L
         if c.vendor.country == "US":
-            return [(L["routing"], c.vendor.routing, "routing_number"), (L["account"], c.vendor.account,
-                                                                          "account_number")]
+            return [
+                (L["routing"], c.vendor.routing, "routing_number"),
+                (L["account"], c.vendor.account, "account_number"),
+            ]
         return [("IBAN" if L["iban"] == "IBAN" else L["iban"], c.iban_printed, "iban")]
 
     def bank_below(self, y: float) -> float:
@@ -428,8 +550,13 @@ class _Builder:
         saved = self.pen.page
         for page in range(pages):
             self.pen.page = page
-            self.pen.text(self.W - _MARGIN, self.H - 20, self.L["page"].format(n=page + 1, m=pages),
-                          size=self.lay.size - 1.5, align="right")
+            self.pen.text(
+                self.W - _MARGIN,
+                self.H - 20,
+                self.L["page"].format(n=page + 1, m=pages),
+                size=self.lay.size - 1.5,
+                align="right",
+            )
         self.pen.page = saved
 
     def annotation(self, y_free: float) -> None:

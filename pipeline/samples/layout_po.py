@@ -22,36 +22,61 @@ def build_po_change(c: POChangeContent, layout_id: str, rng: random.Random) -> t
     pen.text(_M, 76, c.vendor.address.one_line())
     pen.text(W - _M, 60, L["po_change"], font=pen.bold, size=14, align="right")
     y = 110.0
-    for label, value, tag in ((L["po_number"], c.po.po_number, "po_number"),
-                              (L["change_number"], c.change_number, "change_number"),
-                              (L["issued"], p.date(c.issued), "issued"),
-                              (L["vendor"], c.vendor.vendor_id, "vendor_id")):
+    for label, value, tag in (
+        (L["po_number"], c.po.po_number, "po_number"),
+        (L["change_number"], c.change_number, "change_number"),
+        (L["issued"], p.date(c.issued), "issued"),
+        (L["vendor"], c.vendor.vendor_id, "vendor_id"),
+    ):
         pen.label_value(_M, y, label, value, tag, value_x=_M + 120)
         y += 14
     y += 10
-    cols = ((L["line"], _M, "left"), (L["action"], _M + 40, "left"), (L["sku"], _M + 95, "left"),
-            ("", _M + 160, "left"), (L["quantity"], W - _M - 170, "right"), (L["unit_price"], W - _M - 90, "right"),
-            (L["need_by"], W - _M, "right"))
+    cols = (
+        (L["line"], _M, "left"),
+        (L["action"], _M + 40, "left"),
+        (L["sku"], _M + 95, "left"),
+        ("", _M + 160, "left"),
+        (L["quantity"], W - _M - 170, "right"),
+        (L["unit_price"], W - _M - 90, "right"),
+        (L["need_by"], W - _M, "right"),
+    )
     for label, x, align in cols:
         pen.text(x, y, label, font=pen.bold, align=align)
     pen.rule(_M, y + 5, W - _M, y + 5, 0.9)
     y += 20
-    actions = {"en": {"add": "ADD", "change": "CHANGE", "remove": "REMOVE"},
-               "de": {"add": "NEU", "change": "ÄNDERN", "remove": "STORNO"},
-               "fr": {"add": "AJOUT", "change": "MODIF.", "remove": "ANNUL."},
-               "es": {"add": "ALTA", "change": "CAMBIO", "remove": "BAJA"},
-               "nl": {"add": "NIEUW", "change": "WIJZIG", "remove": "VERVALT"}}[c.printing.locale.language]
+    actions = {
+        "en": {"add": "ADD", "change": "CHANGE", "remove": "REMOVE"},
+        "de": {"add": "NEU", "change": "ÄNDERN", "remove": "STORNO"},
+        "fr": {"add": "AJOUT", "change": "MODIF.", "remove": "ANNUL."},
+        "es": {"add": "ALTA", "change": "CAMBIO", "remove": "BAJA"},
+        "nl": {"add": "NIEUW", "change": "WIJZIG", "remove": "VERVALT"},
+    }[c.printing.locale.language]
     occ = pen.occurrence("changed_lines")
     for ln in c.lines:
-        values = (str(ln.line_no), actions[ln.action], ln.sku, ln.description[:34], p.qty(ln.quantity),
-                  p.amount(ln.unit_price), p.date(ln.need_by))
+        values = (
+            str(ln.line_no),
+            actions[ln.action],
+            ln.sku,
+            ln.description[:34],
+            p.qty(ln.quantity),
+            p.amount(ln.unit_price),
+            p.date(ln.need_by),
+        )
         for (_, x, align), text in zip(cols, values, strict=True):
             pen.text(x, y, text, align=align, tag="changed_lines", occ=occ)
         y += 13
         if ln.old and ln.action == "change":
-            was = {"en": "was", "de": "bisher", "fr": "avant", "es": "antes", "nl": "was"}[c.printing.locale.language]
-            pen.text(_M + 160, y, f"({was}: {p.qty(ln.old.quantity)} x {p.amount(ln.old.unit_price)}, "
-                                  f"{p.date(ln.old.need_by)})", font=pen.italic, size=8)
+            was = {"en": "was", "de": "bisher", "fr": "avant", "es": "antes", "nl": "was"}[
+                c.printing.locale.language
+            ]
+            pen.text(
+                _M + 160,
+                y,
+                f"({was}: {p.qty(ln.old.quantity)} x {p.amount(ln.old.unit_price)}, "
+                f"{p.date(ln.old.need_by)})",
+                font=pen.italic,
+                size=8,
+            )
             y += 13
         pen.rule(_M, y - 8, W - _M, y - 8, 0.3, (0.6, 0.6, 0.6))
     doc.pages = 1

@@ -80,8 +80,14 @@ def build_receipt(c: ReceiptContent, layout_id: str, rng: random.Random) -> tupl
     label = L["total"].upper()
     pen.text(m, y + 2, label, font=pen.bold, size=total_size)
     if p.amount_style == "plain":
-        pen.text(m + pen.width(label, pen.bold, total_size) + 6, y + 2, p.currency, font=pen.bold,
-                 size=total_size, tag="currency")
+        pen.text(
+            m + pen.width(label, pen.bold, total_size) + 6,
+            y + 2,
+            p.currency,
+            font=pen.bold,
+            size=total_size,
+            tag="currency",
+        )
     else:
         fallback["currency"] = "total"
     pen.text(right, y + 2, p.amount(c.total), font=pen.bold, size=total_size, align="right", tag="total")
@@ -99,7 +105,9 @@ def build_receipt(c: ReceiptContent, layout_id: str, rng: random.Random) -> tupl
         y += lh
     if c.tax_included:
         y += 2
-        incl = {"en": "incl.", "de": "enth.", "fr": "dont", "es": "incl.", "nl": "incl."}[c.printing.locale.language]
+        incl = {"en": "incl.", "de": "enth.", "fr": "dont", "es": "incl.", "nl": "incl."}[
+            c.printing.locale.language
+        ]
         pen.text(m, y, f"{incl} {tax_label}")
         pen.text(right, y, p.amount(c.tax, "plain"), align="right", tag="tax")
         y += lh

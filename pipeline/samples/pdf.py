@@ -36,11 +36,14 @@ def handwriting_image(op: Handwriting) -> Image.Image:
     pad = int(op.size * 0.6 * _HW_SCALE)
     img = Image.new("RGBA", (right - left + 2 * pad, bottom - top + 2 * pad), (255, 255, 255, 0))
     draw = ImageDraw.Draw(img)
-    ink = tuple(int(c * 255) for c in op.color) + (235,)
+    ink = (*tuple(int(c * 255) for c in op.color), 235)
     draw.text((pad - left, pad - top), op.text, font=font, fill=ink)
     y = bottom - top + pad + int(op.size * 0.25 * _HW_SCALE)
-    draw.line([(pad, y), (img.width - pad, y - int(op.size * 0.2 * _HW_SCALE))], fill=ink,
-              width=max(2, int(op.size * 0.08 * _HW_SCALE)))
+    draw.line(
+        [(pad, y), (img.width - pad, y - int(op.size * 0.2 * _HW_SCALE))],
+        fill=ink,
+        width=max(2, int(op.size * 0.08 * _HW_SCALE)),
+    )
     return img.rotate(op.angle, resample=Image.Resampling.BICUBIC, expand=True)
 
 
@@ -80,8 +83,14 @@ def render_pdf(doc: DrawDoc, title: str = "") -> bytes:
                 if op.stroke is not None:
                     c.setStrokeColorRGB(*op.stroke)
                     c.setLineWidth(op.width)
-                c.rect(op.x, h - op.y - op.h, op.w, op.h, stroke=int(op.stroke is not None),
-                       fill=int(op.fill is not None))
+                c.rect(
+                    op.x,
+                    h - op.y - op.h,
+                    op.w,
+                    op.h,
+                    stroke=int(op.stroke is not None),
+                    fill=int(op.fill is not None),
+                )
             elif isinstance(op, Handwriting):
                 img = handwriting_image(op)
                 w, hh = img.width / _HW_SCALE, img.height / _HW_SCALE
@@ -89,4 +98,3 @@ def render_pdf(doc: DrawDoc, title: str = "") -> bytes:
         c.showPage()
     c.save()
     return buf.getvalue()
-

@@ -5,7 +5,17 @@ from __future__ import annotations
 from collections import Counter
 from decimal import Decimal
 
-from pipeline.samples.draw import BLACK, FONT_FAMILIES, Color, DrawDoc, Handwriting, Rect, Rule, Text, text_width
+from pipeline.samples.draw import (
+    BLACK,
+    FONT_FAMILIES,
+    Color,
+    DrawDoc,
+    Handwriting,
+    Rect,
+    Rule,
+    Text,
+    text_width,
+)
 from pipeline.samples.locales import LocaleSpec, fmt_number
 
 
@@ -25,29 +35,71 @@ class Pen:
         self._occ[tag] += 1
         return n
 
-    def text(self, x: float, y: float, text: str, *, font: str | None = None, size: float | None = None,
-             align: str = "left", tag: str | None = None, occ: int | None = None, color: Color = BLACK) -> Text:
-        op = Text(self.page, x, y, text, font or self.regular, size or self.size, align, color, tag,
-                  self.occurrence(tag) if occ is None else occ)
+    def text(
+        self,
+        x: float,
+        y: float,
+        text: str,
+        *,
+        font: str | None = None,
+        size: float | None = None,
+        align: str = "left",
+        tag: str | None = None,
+        occ: int | None = None,
+        color: Color = BLACK,
+    ) -> Text:
+        op = Text(
+            self.page,
+            x,
+            y,
+            text,
+            font or self.regular,
+            size or self.size,
+            align,
+            color,
+            tag,
+            self.occurrence(tag) if occ is None else occ,
+        )
         self.doc.add(op)
         return op
 
     def width(self, text: str, font: str | None = None, size: float | None = None) -> float:
         return text_width(text, font or self.regular, size or self.size)
 
-    def label_value(self, x: float, y: float, label: str, value: str, tag: str | None, *,
-                    value_x: float | None = None, align: str = "left", sep: str = ":") -> Text:
+    def label_value(
+        self,
+        x: float,
+        y: float,
+        label: str,
+        value: str,
+        tag: str | None,
+        *,
+        value_x: float | None = None,
+        align: str = "left",
+        sep: str = ":",
+    ) -> Text:
         """`Label: value` with the value as its own text run (so its box covers only the value)."""
         lab = f"{label}{sep}" if sep else label
         self.text(x, y, lab, font=self.bold)
         vx = value_x if value_x is not None else x + self.width(lab, self.bold) + self.size * 0.5
         return self.text(vx, y, value, align=align, tag=tag)
 
-    def rule(self, x0: float, y0: float, x1: float, y1: float, width: float = 0.6, color: Color = BLACK) -> None:
+    def rule(
+        self, x0: float, y0: float, x1: float, y1: float, width: float = 0.6, color: Color = BLACK
+    ) -> None:
         self.doc.add(Rule(self.page, x0, y0, x1, y1, width, color))
 
-    def rect(self, x: float, y: float, w: float, h: float, *, fill: Color | None = None,
-             stroke: Color | None = BLACK, width: float = 0.6) -> None:
+    def rect(
+        self,
+        x: float,
+        y: float,
+        w: float,
+        h: float,
+        *,
+        fill: Color | None = None,
+        stroke: Color | None = BLACK,
+        width: float = 0.6,
+    ) -> None:
         self.doc.add(Rect(self.page, x, y, w, h, fill, stroke, width))
 
     def handwriting(self, x: float, y: float, text: str, size: float, angle: float) -> None:

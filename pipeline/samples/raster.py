@@ -70,8 +70,13 @@ def warp(img: Image.Image, h: np.ndarray, size: tuple[int, int], fill: int | tup
     """Apply forward homography h (input px -> output px); PIL wants the inverse, normalised."""
     inv = np.linalg.inv(h)
     inv = inv / inv[2, 2]
-    return img.transform(size, Image.Transform.PERSPECTIVE, tuple(inv.flatten()[:8]),
-                         resample=Image.Resampling.BILINEAR, fillcolor=fill)
+    return img.transform(
+        size,
+        Image.Transform.PERSPECTIVE,
+        tuple(inv.flatten()[:8]),
+        resample=Image.Resampling.BILINEAR,
+        fillcolor=fill,
+    )
 
 
 def _noise(arr: np.ndarray, rng: np.random.Generator, sigma: float) -> np.ndarray:
@@ -128,7 +133,7 @@ def photo_page(img: Image.Image, rng: np.random.Generator, dpi: float) -> Raster
     # Shadow: a smooth darkening from one side (a hand or the phone), plus warm indoor light.
     yy, xx = np.mgrid[0:out_h, 0:out_w].astype(np.float32)
     theta = float(rng.uniform(0, 2 * math.pi))
-    proj = (xx * math.cos(theta) + yy * math.sin(theta))
+    proj = xx * math.cos(theta) + yy * math.sin(theta)
     proj = (proj - proj.min()) / max(1.0, float(proj.max() - proj.min()))
     strength = float(rng.uniform(0.35, 0.6))
     shade = 1.0 - strength * np.clip((proj - 0.55) / 0.45, 0, 1)
@@ -156,8 +161,9 @@ def encode_tiff(pages: list[Image.Image], dpi: float) -> bytes:
     """Multi-page TIFF: CCITT G4 for 1-bit pages (fax), LZW for greyscale."""
     buf = io.BytesIO()
     compression = "group4" if pages[0].mode == "1" else "tiff_lzw"
-    pages[0].save(buf, "TIFF", save_all=True, append_images=pages[1:], compression=compression,
-                  dpi=(dpi, dpi))
+    pages[0].save(
+        buf, "TIFF", save_all=True, append_images=pages[1:], compression=compression, dpi=(dpi, dpi)
+    )
     return buf.getvalue()
 
 

@@ -16,10 +16,23 @@ def write_refdata(world: World, out_dir: Path) -> list[Path]:
     paths = [out_dir / name for name in REFDATA_FILES]
     with paths[0].open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh, lineterminator="\n")
-        w.writerow(["vendor_id", "name", "aliases", "country", "locale", "currency", "tax_id", "iban", "active"])
+        w.writerow(
+            ["vendor_id", "name", "aliases", "country", "locale", "currency", "tax_id", "iban", "active"]
+        )
         for v in world.vendors:
-            w.writerow([v.vendor_id, v.name, "|".join(v.aliases), v.country, v.locale, v.currency, v.tax_id, v.iban,
-                        "true" if v.active else "false"])
+            w.writerow(
+                [
+                    v.vendor_id,
+                    v.name,
+                    "|".join(v.aliases),
+                    v.country,
+                    v.locale,
+                    v.currency,
+                    v.tax_id,
+                    v.iban,
+                    "true" if v.active else "false",
+                ]
+            )
     pos = sorted(world.purchase_orders.values(), key=lambda po: po.po_number)
     with paths[1].open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh, lineterminator="\n")
@@ -31,8 +44,17 @@ def write_refdata(world: World, out_dir: Path) -> list[Path]:
         w.writerow(["po_number", "line_no", "sku", "description", "quantity", "unit_price", "need_by_date"])
         for po in pos:
             for ln in po.lines:
-                w.writerow([po.po_number, ln.line_no, ln.sku, ln.description, dec(ln.quantity), str(ln.unit_price),
-                            ln.need_by.isoformat()])
+                w.writerow(
+                    [
+                        po.po_number,
+                        ln.line_no,
+                        ln.sku,
+                        ln.description,
+                        dec(ln.quantity),
+                        str(ln.unit_price),
+                        ln.need_by.isoformat(),
+                    ]
+                )
     with paths[3].open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(["gr_number", "po_number", "line_no", "quantity_received", "received_date"])

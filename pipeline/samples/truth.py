@@ -19,8 +19,20 @@ from pipeline.samples.pdf import handwriting_box
 
 TRUTH_VERSION = "1"
 
-INVOICE_FIELDS = ("vendor", "vendor_tax_id", "invoice_number", "invoice_date", "due_date", "po_number", "currency",
-                  "subtotal", "tax", "total", "iban", "buyer")
+INVOICE_FIELDS = (
+    "vendor",
+    "vendor_tax_id",
+    "invoice_number",
+    "invoice_date",
+    "due_date",
+    "po_number",
+    "currency",
+    "subtotal",
+    "tax",
+    "total",
+    "iban",
+    "buyer",
+)
 RECEIPT_FIELDS = ("merchant", "merchant_address", "date", "total", "tax", "currency")
 PO_CHANGE_FIELDS = ("po_number", "change_number", "changed_lines")
 FIELDS_BY_KIND = {"invoice": INVOICE_FIELDS, "receipt": RECEIPT_FIELDS, "po_change": PO_CHANGE_FIELDS}
@@ -31,11 +43,16 @@ def _r(values: tuple[float, ...] | list[float]) -> list[float]:
 
 
 def _union(boxes: list[tuple[float, float, float, float]]) -> tuple[float, float, float, float]:
-    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
 
 
 def tagged_occurrences(doc: DrawDoc) -> dict[str, list[dict[str, Any]]]:
-    """tag -> occurrences in order (primary first); each has page, bbox (union of its pieces), text, pieces."""
+    """tag -> occurrences, primary first; each has page, bbox (union of its pieces), text, pieces."""
     groups: dict[str, dict[int, list[Text]]] = defaultdict(lambda: defaultdict(list))
     for op in doc.texts():
         if op.tag:
@@ -47,9 +64,17 @@ def tagged_occurrences(doc: DrawDoc) -> dict[str, list[dict[str, Any]]]:
             page = pieces[0].page
             same_page = [p for p in pieces if p.page == page]
             boxes = [p.bbox() for p in same_page]
-            entries.append({"page": page, "bbox": _r(_union(boxes)), "text": "\n".join(p.text for p in same_page),
-                            "pieces": [{"page": page, "bbox": _r(b), "text": p.text}
-                                       for p, b in zip(same_page, boxes, strict=True)]})
+            entries.append(
+                {
+                    "page": page,
+                    "bbox": _r(_union(boxes)),
+                    "text": "\n".join(p.text for p in same_page),
+                    "pieces": [
+                        {"page": page, "bbox": _r(b), "text": p.text}
+                        for p, b in zip(same_page, boxes, strict=True)
+                    ],
+                }
+            )
         out[tag] = entries
     return out
 
@@ -58,13 +83,19 @@ def field_entry(raw: str | None, value: Any, occurrences: list[dict[str, Any]] |
     if raw is None or not occurrences:
         return {"raw": None, "value": None, "present": False}
     first = occurrences[0]
-    entry: dict[str, Any] = {"raw": raw, "value": value, "present": True, "page": first["page"],
-                             "bbox": first["bbox"]}
+    entry: dict[str, Any] = {
+        "raw": raw,
+        "value": value,
+        "present": True,
+        "page": first["page"],
+        "bbox": first["bbox"],
+    }
     if len(first["pieces"]) > 1:
         entry["pieces"] = first["pieces"]
     if len(occurrences) > 1:
-        entry["other_occurrences"] = [{"page": o["page"], "bbox": o["bbox"], "text": o["text"]}
-                                      for o in occurrences[1:]]
+        entry["other_occurrences"] = [
+            {"page": o["page"], "bbox": o["bbox"], "text": o["text"]} for o in occurrences[1:]
+        ]
     return entry
 
 
@@ -74,14 +105,26 @@ def runs(doc: DrawDoc) -> list[dict[str, Any]]:
 
 
 def annotations(doc: DrawDoc) -> list[dict[str, Any]]:
-    return [{"page": op.page, "bbox": _r(handwriting_box(op)), "text": op.text, "kind": "handwriting"}
-            for op in doc.ops if isinstance(op, Handwriting)]
+    return [
+        {"page": op.page, "bbox": _r(handwriting_box(op)), "text": op.text, "kind": "handwriting"}
+        for op in doc.ops
+        if isinstance(op, Handwriting)
+    ]
 
 
-def build_truth(*, kind: str, doc_id: str, layout: str, locale: str, doc: DrawDoc,
-                fields: dict[str, tuple[str | None, Any]], fallback: dict[str, str] | None = None,
-                line_items: list[dict[str, tuple[str, str]]] | None = None,
-                hard_cases: list[str] | None = None, extras: dict[str, Any] | None = None) -> dict[str, Any]:
+def build_truth(
+    *,
+    kind: str,
+    doc_id: str,
+    layout: str,
+    locale: str,
+    doc: DrawDoc,
+    fields: dict[str, tuple[str | None, Any]],
+    fallback: dict[str, str] | None = None,
+    line_items: list[dict[str, tuple[str, str]]] | None = None,
+    hard_cases: list[str] | None = None,
+    extras: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     occ = tagged_occurrences(doc)
     fallback = fallback or {}
     out_fields: dict[str, Any] = {}
@@ -101,18 +144,40 @@ def build_truth(*, kind: str, doc_id: str, layout: str, locale: str, doc: DrawDo
         out_fields[name] = field_entry(raw, value, found)
     items = []
     for i, item in enumerate(line_items or []):
-        items.append({col: field_entry(raw, value, occ.get(f"line_items.{i}.{col}"))
-                      for col, (raw, value) in item.items()})
-    other = {tag: [{"page": o["page"], "bbox": o["bbox"], "text": o["text"]} for o in entries]
-             for tag, entries in occ.items()
-             if tag not in out_fields and not tag.startswith("line_items.")}
+        items.append(
+            {
+                col: field_entry(raw, value, occ.get(f"line_items.{i}.{col}"))
+                for col, (raw, value) in item.items()
+            }
+        )
+    other = {
+        tag: [{"page": o["page"], "bbox": o["bbox"], "text": o["text"]} for o in entries]
+        for tag, entries in occ.items()
+        if tag not in out_fields and not tag.startswith("line_items.")
+    }
     return {
-        "truth_version": TRUTH_VERSION, "doc_id": doc_id, "kind": kind, "layout": layout, "locale": locale,
-        "pages": [{"index": i, "width": round(doc.width, 2), "height": round(doc.height, 2), "dpi": 72,
-                   "unit": "pt"} for i in range(doc.pages)],
-        "fields": out_fields, "line_items": items, "other_values": other,
-        "annotations": annotations(doc), "hard_cases": sorted(set(hard_cases or [])),
-        "extras": extras or {}, "runs": runs(doc),
+        "truth_version": TRUTH_VERSION,
+        "doc_id": doc_id,
+        "kind": kind,
+        "layout": layout,
+        "locale": locale,
+        "pages": [
+            {
+                "index": i,
+                "width": round(doc.width, 2),
+                "height": round(doc.height, 2),
+                "dpi": 72,
+                "unit": "pt",
+            }
+            for i in range(doc.pages)
+        ],
+        "fields": out_fields,
+        "line_items": items,
+        "other_values": other,
+        "annotations": annotations(doc),
+        "hard_cases": sorted(set(hard_cases or [])),
+        "extras": extras or {},
+        "runs": runs(doc),
     }
 
 
@@ -131,8 +196,13 @@ def apply_h(h: np.ndarray, points: np.ndarray) -> np.ndarray:
     return pts[:, :2] / pts[:, 2:3]
 
 
-def transform_truth(truth: dict[str, Any], matrices: list[np.ndarray], page_sizes: list[tuple[int, int]],
-                    dpi: float, extra_page_info: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def transform_truth(
+    truth: dict[str, Any],
+    matrices: list[np.ndarray],
+    page_sizes: list[tuple[int, int]],
+    dpi: float,
+    extra_page_info: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """Map every box of a points-based truth through each page's homography (points -> pixels)."""
 
     def walk(node: Any) -> Any:
@@ -152,8 +222,14 @@ def transform_truth(truth: dict[str, Any], matrices: list[np.ndarray], page_size
     out = walk(truth)
     out["pages"] = []
     for i, (w, h) in enumerate(page_sizes):
-        info = {"index": i, "width": w, "height": h, "dpi": dpi, "unit": "px",
-                "transform_from_pt": [[float(f"{v:.8g}") for v in row] for row in matrices[i].tolist()]}
+        info = {
+            "index": i,
+            "width": w,
+            "height": h,
+            "dpi": dpi,
+            "unit": "px",
+            "transform_from_pt": [[float(f"{v:.8g}") for v in row] for row in matrices[i].tolist()],
+        }
         if extra_page_info:
             info.update(extra_page_info[i])
         out["pages"].append(info)
