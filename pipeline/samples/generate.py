@@ -13,8 +13,8 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +82,7 @@ class Request:
     render: str = "pdf"
     layouts: Sequence[str] | None = None
     start: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
+    render_for: Callable[[int], str] | None = None  # fixed render plan by index (demo set)
 
     def validate(self) -> list[str]:
         if self.kind not in KINDS:
@@ -101,8 +101,14 @@ class Request:
         return chosen
 
 
-def _rngs(seed: int, kind: str, index: int) -> tuple[random.Random, np.random.Generator]:
-    return random.Random(f"{seed}:{kind}:{index}"), np.random.default_rng([seed, _KIND_INDEX[kind], index])
+def _rngs(seed: int, kind: str, index: int) -> tuple[random.Random, random.Random, np.random.Generator]:
+    """Content and rendering draw from separate streams: the same seed gives the same documents
+    (and reference data) whatever the render mode."""
+    return (
+        random.Random(f"{seed}:{kind}:{index}"),
+        random.Random(f"{seed}:{kind}:{index}:render"),
+        np.random.default_rng([seed, _KIND_INDEX[kind], index]),
+    )
 
 
 def _choose_render(mode: str, kind: str, rng: random.Random) -> str:
@@ -256,12 +262,13 @@ def _render_files(
 def iter_documents(req: Request, world: World) -> Iterator[Rendered]:
     """Generate documents in memory, one at a time (used by `generate`, the demo set and the benchmark)."""
     layouts = req.validate()
+    world.use_po_series(_KIND_INDEX[req.kind])
     earlier: list[InvoiceContent] = []
     for index in range(req.start, req.start + req.count):
-        rng, nrng = _rngs(req.seed, req.kind, index)
+        rng, rrng, nrng = _rngs(req.seed, req.kind, index)
         doc_id = f"{_PREFIX[req.kind]}-{req.seed}-{index:05d}"
         layout = layouts[index % len(layouts)]
-        render = _choose_render(req.render, req.kind, rng)
+        render = req.render_for(index) if req.render_for else _choose_render(req.render, req.kind, rrng)
         files: dict[str, bytes] = {}
         if req.kind == "invoice":
             content = make_invoice(
@@ -285,7 +292,7 @@ def iter_documents(req: Request, world: World) -> Iterator[Rendered]:
             if render in ("photo", "tiff"):
                 render = "scan" if render == "photo" else render
         pdf = render_pdf(doc, title)
-        rendered, truth, info = _render_files(doc_id, pdf, truth, render, rng, nrng)
+        rendered, truth, info = _render_files(doc_id, pdf, truth, render, rrng, nrng)
         files.update(rendered)
         truth["render"] = info
         truth["files"] = sorted(files)

@@ -419,6 +419,7 @@ class World:
         self.purchase_orders: dict[str, PurchaseOrder] = {}
         self.goods_receipts: list[GoodsReceipt] = []
         self._po_seq = 0
+        self._po_series = 0
         self._gr_seq = 0
 
     @property
@@ -428,12 +429,18 @@ class World:
     def vendor(self, vendor_id: str) -> Vendor:
         return next(v for v in self.vendors if v.vendor_id == vendor_id)
 
+    def use_po_series(self, series: int) -> None:
+        """Separate PO number ranges per document kind, so refdata written by separate runs of the
+        same seed (invoices, PO changes) never collide."""
+        self._po_series = series
+        self._po_seq = max(self._po_seq, series * 100_000)
+
     def new_po_number(self, rng: random.Random) -> str:
         """Two numbering schemes seen in practice: SAP-style 45xxxxxxxx and PO-YYYY-NNNNN."""
         self._po_seq += 1
         if rng.random() < 0.5:
             return f"45{self.seed % 100:02d}{self._po_seq:06d}"
-        return f"PO-{self.as_of.year}-{self.seed % 100:02d}{self._po_seq:04d}"
+        return f"PO-{self.as_of.year}-{self.seed % 100:02d}{self._po_seq:06d}"
 
     def unknown_po_number(self, rng: random.Random) -> str:
         """A PO number in a valid format that is deliberately absent from the reference data."""
