@@ -119,9 +119,37 @@ def printable(text: str) -> str:
     return text.translate(_SPACES).replace("\u2212", "-").replace("\u2019", "'")
 
 
+@dataclass(frozen=True)
+class _NumberSymbols:
+    decimal: str
+    group: str
+    min_grouping: int  # es-ES: 2 -> "1234,56" but "12.345,67"
+
+
+@cache
+def _symbols(tag: str) -> _NumberSymbols:
+    """Read the separators and grouping rule from CLDR once per locale (babel's formatter is the
+    reference; calling it per number made it the generator's hot spot)."""
+    loc = _babel_locale(tag)
+    probe = printable(format_decimal(Decimal("1234.5"), format="#,##0.0", locale=loc))
+    decimal = printable(loc.number_symbols["latn"]["decimal"])
+    group = printable(loc.number_symbols["latn"]["group"])
+    return _NumberSymbols(decimal, group, 1 if group in probe else 2)
+
+
 def fmt_number(value: Decimal, spec: LocaleSpec, decimals: int = 2) -> str:
-    pattern = "#,##0." + "0" * decimals if decimals else "#,##0"
-    return printable(format_decimal(value, format=pattern, locale=spec.babel, decimal_quantization=True))
+    """Locale-formatted number with a fixed number of decimals (same output as babel's #,##0.00)."""
+    sym = _symbols(spec.tag)
+    text = f"{value:,.{decimals}f}"  # Decimal formatting rounds half-even; amounts are pre-quantized
+    negative = text.startswith("-")
+    if negative:
+        text = text[1:]
+    integer, _, fraction = text.partition(".")
+    if sym.min_grouping > 1 and len(integer.replace(",", "")) < 4 + sym.min_grouping - 1:
+        integer = integer.replace(",", "")
+    integer = integer.replace(",", sym.group)
+    out = f"{integer}{sym.decimal}{fraction}" if decimals else integer
+    return f"-{out}" if negative else out
 
 
 def fmt_quantity(value: Decimal, spec: LocaleSpec) -> str:

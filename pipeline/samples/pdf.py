@@ -12,10 +12,14 @@ from pathlib import Path
 
 import reportlab
 from PIL import Image, ImageDraw, ImageFont
+from reportlab import rl_config
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen import canvas
 
 from pipeline.samples.draw import DrawDoc, Handwriting, Rect, Rule, Text
+
+# Binary (Flate only) content streams: smaller files and no pure-Python ASCII85 pass per page.
+rl_config.useA85 = 0
 
 _SCRIPT_FONT = Path(reportlab.__file__).parent / "fonts" / "DarkGardenMK.pfb"
 _HW_SCALE = 3.0  # handwriting images at 3 px per point (216 dpi): sharp enough for any rendering
