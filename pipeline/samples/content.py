@@ -16,6 +16,7 @@ from pipeline.samples.locales import (
     INJECTIONS,
     LOCALES,
     LocaleSpec,
+    currency_symbol,
     fmt_amount,
     fmt_date,
     fmt_quantity,
@@ -63,6 +64,12 @@ class Printing:
 
     def qty(self, value: Decimal) -> str:
         return fmt_quantity(value, self.locale)
+
+    def currency_mark(self) -> str:
+        """How the currency shows inside a printed total: its symbol or its ISO code."""
+        if self.amount_style == "symbol":
+            return currency_symbol(self.currency, self.locale)
+        return self.currency
 
 
 def _printing(rng: random.Random, spec: LocaleSpec, currency: str, negative: bool) -> Printing:

@@ -123,8 +123,18 @@ def _choose_render(mode: str, kind: str, rng: random.Random) -> str:
 # ------------------------------------------------------------------ per-kind content -> (doc, truth)
 
 
+def _embedded_currency(
+    fields: dict[str, tuple[str | None, Any]], fallback: dict[str, str], mark: str
+) -> None:
+    """When no currency label is printed, the currency's raw form is the symbol/code inside the total."""
+    if "currency" in fallback:
+        fields["currency"] = (mark, fields["currency"][1])
+
+
 def _invoice_truth(c: InvoiceContent, layout: str, doc: DrawDoc, fallback: dict[str, str]) -> dict[str, Any]:
     p = c.printing
+    fields = c.fields()
+    _embedded_currency(fields, fallback, p.currency_mark())
     items = [
         {
             "description": (ln.description, ln.description),
@@ -160,7 +170,7 @@ def _invoice_truth(c: InvoiceContent, layout: str, doc: DrawDoc, fallback: dict[
         layout=layout,
         locale=c.locale.tag,
         doc=doc,
-        fields=c.fields(),
+        fields=fields,
         fallback=fallback,
         line_items=items,
         hard_cases=c.hard_cases,
@@ -169,6 +179,8 @@ def _invoice_truth(c: InvoiceContent, layout: str, doc: DrawDoc, fallback: dict[
 
 
 def _receipt_truth(c: ReceiptContent, layout: str, doc: DrawDoc, fallback: dict[str, str]) -> dict[str, Any]:
+    fields = c.fields()
+    _embedded_currency(fields, fallback, c.printing.currency_mark())
     extras = {
         "cash_tendered": str(c.paid_cash) if c.paid_cash is not None else None,
         "change": str(c.change) if c.change is not None else None,
@@ -184,7 +196,7 @@ def _receipt_truth(c: ReceiptContent, layout: str, doc: DrawDoc, fallback: dict[
         layout=layout,
         locale=c.printing.locale.tag,
         doc=doc,
-        fields=c.fields(),
+        fields=fields,
         fallback=fallback,
         hard_cases=c.hard_cases,
         extras=extras,

@@ -109,7 +109,7 @@ def build_receipt(c: ReceiptContent, layout_id: str, rng: random.Random) -> tupl
             c.printing.locale.language
         ]
         pen.text(m, y, f"{incl} {tax_label}")
-        pen.text(right, y, p.amount(c.tax, "plain"), align="right", tag="tax")
+        pen.text(right, y, p.amount(c.tax), align="right", tag="tax")
         y += lh
     if c.injection:
         y += 4
