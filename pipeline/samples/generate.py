@@ -164,6 +164,7 @@ def _invoice_truth(c: InvoiceContent, layout: str, doc: DrawDoc, fallback: dict[
         "page_count": doc.pages,
         "font_family": invoice_layout(layout).family,
     }
+    hard = [*c.hard_cases, "multi_page"] if doc.pages > 1 else c.hard_cases
     return build_truth(
         kind="invoice",
         doc_id=c.doc_id,
@@ -173,7 +174,7 @@ def _invoice_truth(c: InvoiceContent, layout: str, doc: DrawDoc, fallback: dict[
         fields=fields,
         fallback=fallback,
         line_items=items,
-        hard_cases=c.hard_cases,
+        hard_cases=hard,
         extras=extras,
     )
 

@@ -18,14 +18,14 @@ def load_truths(out: Path) -> list[dict[str, Any]]:
 @pytest.fixture(scope="session")
 def invoice_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("invoices")
-    generate("invoice", 84, 11, out, "pdf")  # 6 rounds over the 14 layouts
+    generate("invoice", 56, 11, out, "pdf")  # 4 rounds over the 14 layouts
     return out
 
 
 @pytest.fixture(scope="session")
 def receipt_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("receipts")
-    generate("receipt", 40, 11, out, "pdf")
+    generate("receipt", 30, 11, out, "pdf")
     return out
 
 
