@@ -21,7 +21,8 @@ from pipeline.samples.draw import DrawDoc, Handwriting, Rect, Rule, Text
 # Binary (Flate only) content streams: smaller files and no pure-Python ASCII85 pass per page.
 rl_config.useA85 = 0
 
-_SCRIPT_FONT = Path(reportlab.__file__).parent / "fonts" / "DarkGardenMK.pfb"
+# A calligraphic pen script shipped with reportlab (full Latin coverage incl. digits and punctuation).
+_SCRIPT_FONT = Path(reportlab.__file__).parent / "fonts" / "callig15.pfb"
 _HW_SCALE = 3.0  # handwriting images at 3 px per point (216 dpi): sharp enough for any rendering
 
 
@@ -35,13 +36,15 @@ def _script_font(px: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
 
 def handwriting_image(op: Handwriting) -> Image.Image:
     """Pen-coloured script text with an underline stroke, rotated, on a transparent background."""
-    font = _script_font(int(op.size * _HW_SCALE))
-    left, top, right, bottom = font.getbbox(op.text)
+    px = int(op.size * 1.5 * _HW_SCALE)
+    font = _script_font(px)
+    pen = max(1, px // 40)  # a ball-pen stroke survives the 1-bit fax threshold
+    left, top, right, bottom = font.getbbox(op.text, stroke_width=pen)
     pad = int(op.size * 0.6 * _HW_SCALE)
     img = Image.new("RGBA", (right - left + 2 * pad, bottom - top + 2 * pad), (255, 255, 255, 0))
     draw = ImageDraw.Draw(img)
     ink = (*tuple(int(c * 255) for c in op.color), 235)
-    draw.text((pad - left, pad - top), op.text, font=font, fill=ink)
+    draw.text((pad - left, pad - top), op.text, font=font, fill=ink, stroke_width=pen, stroke_fill=ink)
     y = bottom - top + pad + int(op.size * 0.25 * _HW_SCALE)
     draw.line(
         [(pad, y), (img.width - pad, y - int(op.size * 0.2 * _HW_SCALE))],
