@@ -113,6 +113,7 @@ class InvoiceContent:
     tax_id_printed: str
     iban_printed: str
     total_label_key: str  # "total" or "total_due"
+    vendor_printed: str = ""  # the name as printed: the master name or one of its aliases
     hard_cases: list[str] = field(default_factory=list)
     injection: str | None = None
     annotation: str | None = None
@@ -127,7 +128,7 @@ class InvoiceContent:
         """field -> (raw as printed, canonical value); None when the document does not carry it."""
         p = self.printing
         return {
-            "vendor": (self.vendor.name, self.vendor.name),
+            "vendor": (self.vendor_printed or self.vendor.name, self.vendor.name),
             "vendor_tax_id": (
                 self.tax_id_printed,
                 self.vendor.tax_id.replace("-", "") if self.vendor.country == "US" else self.vendor.tax_id,
@@ -192,13 +193,25 @@ def make_invoice(
     """One invoice or credit note with its hard cases. A few re-issue an earlier invoice (duplicates)."""
     if earlier and rng.random() < 0.05:
         return _duplicate(rng, doc_id, rng.choice(earlier))
-    vendor = rng.choice(world.active_vendors)
+    hard: list[str] = []
+    roll = rng.random()
+    if roll < 0.02 and world.inactive_vendors:
+        vendor = rng.choice(world.inactive_vendors)
+        hard.append("inactive_vendor")
+    elif roll < 0.04:
+        vendor = world.stranger(rng)
+        hard.append("unknown_vendor")
+    else:
+        vendor = rng.choice(world.active_vendors)
     spec = LOCALES[vendor.locale]
     is_credit = rng.random() < 0.08
     sign = Decimal(-1) if is_credit else Decimal(1)
-    printing = _printing(rng, spec, vendor.currency, is_credit)
+    currency = vendor.currency
+    if rng.random() < 0.04:
+        currency = rng.choice([c for c in ("EUR", "USD", "GBP") if c != vendor.currency])
+        hard.append("foreign_currency")
+    printing = _printing(rng, spec, currency, is_credit)
     buyer = rng.choice(world.buyers)
-    hard: list[str] = []
     n_lines = rng.randint(34, 60) if many_lines else rng.choice((1, 2, 3, 3, 4, 5, 6, 8))
     lines = _pick_lines(rng, spec, n_lines, sign)
     lines_total = sum((ln.amount for ln in lines), Decimal(0))
@@ -221,7 +234,8 @@ def make_invoice(
     total = subtotal + tax
     invoice_date = world.as_of - dt.timedelta(days=rng.randint(1, 75))
     terms = rng.choice((14, 30, 30, 45, 60))
-    po_number, po_match = _po_for_invoice(world, rng, vendor, lines, invoice_date, is_credit)
+    no_po = is_credit or "unknown_vendor" in hard or "foreign_currency" in hard
+    po_number, po_match = _po_for_invoice(world, rng, vendor, lines, invoice_date, no_po)
     iban = vendor.iban
     if iban and rng.random() < 0.06:
         iban = ids.iban(vendor.country, rng)
@@ -272,6 +286,16 @@ def make_invoice(
         total_label_key=total_label_key,
         hard_cases=hard,
     )
+    content.vendor_printed = vendor.name
+    if vendor.aliases and rng.random() < 0.15:
+        content.vendor_printed = rng.choice(vendor.aliases)
+        hard.append("vendor_alias")
+    if (
+        printing.date_pattern in spec.numeric_dates
+        and invoice_date.day <= 12
+        and invoice_date.day != invoice_date.month
+    ):
+        hard.append("ambiguous_date")  # numeric day/month both <= 12: only the locale resolves it
     if rng.random() < 0.06:
         content.injection = rng.choice(INJECTIONS[spec.language])
         hard.append("prompt_injection")
@@ -306,12 +330,14 @@ def _po_for_invoice(
     vendor: Vendor,
     lines: list[LineItem],
     invoice_date: dt.date,
-    is_credit: bool,
+    no_po: bool,
 ) -> tuple[str | None, str]:
     """Store a PO that the invoice matches exactly, partly (price/quantity off, partial receipt), or
     print a PO number unknown to the reference data, or no PO at all."""
     roll = rng.random()
-    if roll < 0.22 or is_credit:
+    if no_po:  # credit notes, unknown vendors, foreign currency: at most an unknown PO reference
+        return (world.unknown_po_number(rng), "unknown_po") if roll < 0.1 else (None, "none")
+    if roll < 0.22:
         return None, "none"
     if roll < 0.32:
         return world.unknown_po_number(rng), "unknown_po"

@@ -145,7 +145,7 @@ def _invoice_truth(c: InvoiceContent, layout: str, doc: DrawDoc, fallback: dict[
         for ln in c.lines
     ]
     extras = {
-        "vendor_id": c.vendor.vendor_id,
+        "vendor_id": c.vendor.vendor_id or None,  # None: vendor deliberately absent from the master
         "vendor_master_iban": c.vendor.iban,
         "is_credit_note": c.is_credit,
         "po_match": c.po_match,
@@ -213,7 +213,7 @@ def _po_change_truth(c: POChangeContent, layout: str, doc: DrawDoc) -> dict[str,
         "changed_lines": (occ["changed_lines"][0]["text"], change_json["lines"]),
     }
     extras = {
-        "vendor_id": c.vendor.vendor_id,
+        "vendor_id": c.vendor.vendor_id or None,  # None: vendor deliberately absent from the master
         "deltas": c.deltas(),
         "issued": c.issued.isoformat(),
         "currency": c.po.currency,

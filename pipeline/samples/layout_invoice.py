@@ -157,7 +157,9 @@ class _Builder:
     # ------------------------------------------------------------------ blocks
     def vendor_block(self, x: float, y: float, align: str) -> float:
         pen, v = self.pen, self.c.vendor
-        pen.text(x, y, v.name, font=pen.bold, size=self.lay.size + 7, align=align, tag="vendor")
+        pen.text(
+            x, y, self.c.vendor_printed, font=pen.bold, size=self.lay.size + 7, align=align, tag="vendor"
+        )
         y += self.lay.size + 6
         for line in v.address.lines:
             pen.text(x, y, line, align=align, size=self.lay.size)
@@ -193,7 +195,13 @@ class _Builder:
             pen.text(_MARGIN, top + 4, title, font=pen.bold, size=20, color=lay.accent)
         elif lay.header == "center":
             pen.text(
-                self.W / 2, top, c.vendor.name, font=pen.bold, size=lay.size + 8, align="center", tag="vendor"
+                self.W / 2,
+                top,
+                c.vendor_printed,
+                font=pen.bold,
+                size=lay.size + 8,
+                align="center",
+                tag="vendor",
             )
             pen.text(
                 self.W / 2, top + 16, " · ".join(c.vendor.address.lines).replace("·", "-"), align="center"
@@ -205,7 +213,7 @@ class _Builder:
             y = self.tax_id_line(self.W - _MARGIN, y + 6, "right") + 6
         elif lay.header == "band":
             pen.rect(0, 0, self.W, 70, fill=lay.accent, stroke=None)
-            pen.text(_MARGIN, 42, c.vendor.name, font=pen.bold, size=18, color=WHITE, tag="vendor")
+            pen.text(_MARGIN, 42, c.vendor_printed, font=pen.bold, size=18, color=WHITE, tag="vendor")
             pen.text(self.W - _MARGIN, 42, title, font=pen.bold, size=18, color=WHITE, align="right")
             pen.text(_MARGIN, 86, c.vendor.address.one_line(), size=lay.size)
             y = self.tax_id_line(_MARGIN, 100)
@@ -390,7 +398,7 @@ class _Builder:
         pen, c = self.pen, self.c
         y = _MARGIN + 10
         if self.lay.header != "minimal":
-            pen.text(_MARGIN, y, c.vendor.name, font=pen.bold, size=self.lay.size + 2, tag="vendor")
+            pen.text(_MARGIN, y, c.vendor_printed, font=pen.bold, size=self.lay.size + 2, tag="vendor")
         label = self.L["credit_number"] if c.is_credit else self.L["invoice_number"]
         pen.text(self.W - _MARGIN, y, c.invoice_number, align="right", tag="invoice_number")
         pen.text(
@@ -528,7 +536,7 @@ class _Builder:
         y = self.H - _FOOTER_H + 8
         pen.rule(_MARGIN, y - 10, self.W - _MARGIN, y - 10, 0.5, (0.4, 0.4, 0.4))
         col_w = (self.W - 2 * _MARGIN) / 3
-        pen.text(_MARGIN, y, c.vendor.name, size=size, font=pen.bold, tag="vendor")
+        pen.text(_MARGIN, y, c.vendor_printed, size=size, font=pen.bold, tag="vendor")
         for k, line in enumerate(c.vendor.address.lines):
             pen.text(_MARGIN, y + (k + 1) * size * 1.3, line, size=size)
         x2 = _MARGIN + col_w

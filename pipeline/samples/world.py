@@ -426,6 +426,30 @@ class World:
     def active_vendors(self) -> list[Vendor]:
         return [v for v in self.vendors if v.active]
 
+    @property
+    def inactive_vendors(self) -> list[Vendor]:
+        return [v for v in self.vendors if not v.active]
+
+    def stranger(self, rng: random.Random) -> Vendor:
+        """A plausible vendor that is NOT in the vendor master (gate: unknown vendor)."""
+        country = rng.choice(("GB", "DE", "FR", "ES", "NL"))
+        firsts, seconds, forms = _NAME_PARTS[country]
+        core = f"{rng.choice(firsts)} {rng.choice(seconds)} {ids.random_letters(rng, 2)}"
+        locale = COUNTRY_LOCALE[country]
+        return Vendor(
+            vendor_id="",
+            name=f"{core} {rng.choice(forms)}",
+            aliases=(),
+            country=country,
+            locale=locale,
+            currency=LOCALES[locale].currency,
+            tax_id=ids.tax_id(country, rng),
+            iban=ids.iban(country, rng),
+            address=_address(rng, country),
+            phone=f"+{rng.randint(10, 99)} {rng.randint(100000, 999999)}",
+            email=f"invoices@{_slug(core)}.example",
+        )
+
     def vendor(self, vendor_id: str) -> Vendor:
         return next(v for v in self.vendors if v.vendor_id == vendor_id)
 

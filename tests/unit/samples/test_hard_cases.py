@@ -23,6 +23,9 @@ def test_rare_hard_cases_are_generated_and_consistent() -> None:
         "credit_note",
         "subtotal_vs_total_due",
         "prepayment_balance_due",
+        "vendor_alias",
+        "ambiguous_date",
+        "foreign_currency",
     ):
         assert tags[tag] > 0, (tag, tags)
     by_id = {t["doc_id"]: t for t in docs}

@@ -43,11 +43,18 @@ def test_invoices_match_vendor_master_and_pos(invoice_set: Path) -> None:
     outcomes = set()
     for t in load_truths(invoice_set):
         f, x = t["fields"], t["extras"]
+        if "unknown_vendor" in t["hard_cases"]:
+            assert x["vendor_id"] is None
+            assert f["vendor"]["value"] not in {v["name"] for v in vendors.values()}
+            assert f["vendor_tax_id"]["value"] not in {v["tax_id"] for v in vendors.values()}
+            continue
         vendor = vendors[x["vendor_id"]]
-        assert vendor["active"] == "true"
+        assert vendor["active"] == ("false" if "inactive_vendor" in t["hard_cases"] else "true")
         assert f["vendor"]["value"] == vendor["name"]
+        if "vendor_alias" in t["hard_cases"]:
+            assert f["vendor"]["raw"] in vendor["aliases"].split("|")
         assert f["vendor_tax_id"]["value"] == vendor["tax_id"].replace("-", "")
-        assert f["currency"]["value"] == vendor["currency"]
+        assert (f["currency"]["value"] != vendor["currency"]) == ("foreign_currency" in t["hard_cases"])
         if vendor["iban"] and "changed_bank_account" not in t["hard_cases"]:
             assert f["iban"]["value"] == vendor["iban"]
         match = x["po_match"]
