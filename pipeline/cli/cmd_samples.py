@@ -82,26 +82,10 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
         """Write reference data (vendor master, POs, goods receipts) without rendering any document."""
-        from pipeline.samples.content import make_invoice, make_po_change
-        from pipeline.samples.generate import _rngs
-        from pipeline.samples.layout_invoice import INVOICE_LAYOUT_IDS, invoice_layout
+        from pipeline.samples.generate import reference_world
         from pipeline.samples.refdata import write_refdata
-        from pipeline.samples.world import World
 
-        world = World(seed)
-        world.use_po_series(0)
-        earlier: list = []
-        for i in range(invoices):
-            rng = _rngs(seed, "invoice", i)[0]
-            lay = INVOICE_LAYOUT_IDS[i % len(INVOICE_LAYOUT_IDS)]
-            earlier.append(
-                make_invoice(
-                    world, rng, f"inv-{seed}-{i:05d}", i, many_lines=invoice_layout(lay).long, earlier=earlier
-                )
-            )
-        world.use_po_series(2)
-        for i in range(po_changes):
-            make_po_change(world, _rngs(seed, "po-change", i)[0], f"poc-{seed}-{i:05d}")
+        world = reference_world(seed, invoices, po_changes)
         try:
             paths = write_refdata(world, out)
         except OSError as exc:

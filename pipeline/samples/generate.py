@@ -373,3 +373,22 @@ def generate(
         json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
     return manifest
+
+
+def reference_world(seed: int, invoices: int = 0, po_changes: int = 0) -> World:
+    """The world (vendor master + POs + goods receipts) that `generate` with the same seed and counts
+    (default layouts) would produce, without laying out or rendering anything."""
+    world = World(seed)
+    world.use_po_series(_KIND_INDEX["invoice"])
+    earlier: list[InvoiceContent] = []
+    for i in range(invoices):
+        layout = INVOICE_LAYOUT_IDS[i % len(INVOICE_LAYOUT_IDS)]
+        rng = _rngs(seed, "invoice", i)[0]
+        doc_id = f"{_PREFIX['invoice']}-{seed}-{i:05d}"
+        earlier.append(
+            make_invoice(world, rng, doc_id, i, many_lines=invoice_layout(layout).long, earlier=earlier)
+        )
+    world.use_po_series(_KIND_INDEX["po-change"])
+    for i in range(po_changes):
+        make_po_change(world, _rngs(seed, "po-change", i)[0], f"{_PREFIX['po-change']}-{seed}-{i:05d}")
+    return world
