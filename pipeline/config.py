@@ -59,8 +59,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DOCPIPE_", env_nested_delimiter="__", extra="ignore")
 
     bootstrap_servers: str = Field(
-        default="127.0.0.1:19092",
-        validation_alias="KAFKA_BOOTSTRAP_SERVERS",
+        default="127.0.0.1:19092", validation_alias="KAFKA_BOOTSTRAP_SERVERS",
         description="Kafka bootstrap servers; when unset, `docpipe up` starts a local broker here.",
     )
     topic_prefix: str = ""
@@ -73,9 +72,7 @@ class Settings(BaseSettings):
     max_document_bytes: int = 50 * 1024 * 1024
     max_pages: int = 200
 
-    database_url: str | None = Field(
-        default=None, description="SQLAlchemy URL; default sqlite:///<home>/docpipe.db"
-    )
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default sqlite:///<home>/docpipe.db")
 
     # runtime
     max_batch: int = 64

@@ -68,12 +68,8 @@ CATALOGUE: dict[str, TopicSpec] = {
         ),
         TopicSpec(REJECTED, Rejection, "Rejected documents with reasons.", retention_ms=30 * DAY_MS),
         TopicSpec(FEEDBACK, Feedback, "Reviewer corrections, training data.", retention_ms=365 * DAY_MS),
-        TopicSpec(
-            DLQ,
-            DeadLetter,
-            "Poison input from any stage, with the original for replay.",
-            retention_ms=30 * DAY_MS,
-        ),
+        TopicSpec(DLQ, DeadLetter, "Poison input from any stage, with the original for replay.", 
+                  retention_ms=30 * DAY_MS),
         TopicSpec(STATUS, StageStatus, "Where each document is and why (one event per stage transition)."),
     ]
 }
@@ -111,12 +107,8 @@ def all_specs(partitions: int | None = None) -> list[TopicSpec]:
     """Every topic to create, ledger topics included, optionally with another partition count."""
     specs = list(CATALOGUE.values())
     if partitions is not None:
-        specs = [
-            TopicSpec(
-                s.name, s.payload, s.description, partitions, s.retention_ms, s.cleanup_policy, s.extra_config
-            )
-            for s in specs
-        ]
+        specs = [TopicSpec(s.name, s.payload, s.description, partitions, s.retention_ms, s.cleanup_policy,
+                           s.extra_config) for s in specs]
     by_name = {s.name: s for s in specs}
     for stage, topic in STAGE_INPUTS.items():
         specs.append(ledger_spec(stage, by_name[topic].partitions))

@@ -58,9 +58,7 @@ class POMatch(ContractModel):
 
 class Decision(ContractModel):
     outcome: Outcome
-    reasons: list[RuleResult] = Field(
-        default_factory=list, description="Every rule evaluated, passed or not."
-    )
+    reasons: list[RuleResult] = Field(default_factory=list, description="Every rule evaluated, passed or not.")
     policy: PolicyRef
     required_approvals: int = Field(default=0, ge=0, le=2)
     po_match: POMatch | None = None
@@ -84,9 +82,7 @@ class Versions(ContractModel):
 class ApprovedDocument(ContractModel):
     """The ERP contract (schemas/docs.approved.schema.json). Additive changes only within 1.x."""
 
-    document_version: int = Field(
-        default=1, ge=1, description="Bumped when a corrected document is re-approved."
-    )
+    document_version: int = Field(default=1, ge=1, description="Bumped when a corrected document is re-approved.")
     kind: DocKind
     vendor_id: str | None = None
     vendor_name: str | None = None
@@ -144,9 +140,7 @@ class Feedback(ContractModel):
 class DeadLetter(ContractModel):
     stage: str
     stage_version: str
-    error_kind: Literal[
-        "undecodable", "schema_invalid", "unknown_major_version", "handler_error", "transient_exhausted"
-    ]
+    error_kind: Literal["undecodable", "schema_invalid", "unknown_major_version", "handler_error", "transient_exhausted"]
     error: str = Field(description="One readable line; never document content.")
     error_type: str
     source_topic: str
@@ -162,8 +156,6 @@ class StageStatus(ContractModel):
     """Where a document is and why: one per stage transition, read by `docpipe status` and `watch`."""
 
     stage: str
-    state: Literal[
-        "received", "done", "skipped_duplicate", "dead_lettered", "exception", "approved", "rejected"
-    ]
+    state: Literal["received", "done", "skipped_duplicate", "dead_lettered", "exception", "approved", "rejected"]
     detail: str = ""
     next_topic: str | None = None

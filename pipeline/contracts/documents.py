@@ -20,9 +20,7 @@ class DocKind(StrEnum):
 class BlobRef(ContractModel):
     """Claim check: where the bytes are, never the bytes themselves."""
 
-    uri: str = Field(
-        description="Blob URI, e.g. file:///var/docpipe/blobs/ab/cd/<sha256> or s3://bucket/key."
-    )
+    uri: str = Field(description="Blob URI, e.g. file:///var/docpipe/blobs/ab/cd/<sha256> or s3://bucket/key.")
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     size: int = Field(ge=1)
     media_type: str = Field(description="Detected from magic bytes, e.g. application/pdf, image/png.")
@@ -73,9 +71,7 @@ class Page(ContractModel):
     height: float = Field(gt=0)
     dpi: float = Field(gt=0)
     source: Literal["text_layer", "ocr", "structured"]
-    rotation: int = Field(
-        default=0, description="Degrees the page was rotated to read upright (0/90/180/270)."
-    )
+    rotation: int = Field(default=0, description="Degrees the page was rotated to read upright (0/90/180/270).")
     lines: list[Line] = Field(default_factory=list)
 
 
@@ -98,6 +94,4 @@ class OcrResult(ContractModel):
     warnings: list[str] = Field(default_factory=list)
 
     def text(self) -> str:
-        return "\n".join(
-            line.text for page in self.pages for line in sorted(page.lines, key=lambda l: l.order)
-        )
+        return "\n".join(line.text for page in self.pages for line in sorted(page.lines, key=lambda l: l.order))

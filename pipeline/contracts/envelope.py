@@ -66,9 +66,7 @@ class Envelope(ContractModel, Generic[P]):
     def _known_major(cls, v: str) -> str:
         major = int(v.split(".", 1)[0])
         if major != SCHEMA_MAJOR:
-            raise ValueError(
-                f"unsupported schema major version {major} (this consumer speaks {SCHEMA_MAJOR}.x)"
-            )
+            raise ValueError(f"unsupported schema major version {major} (this consumer speaks {SCHEMA_MAJOR}.x)")
         return v
 
     @property

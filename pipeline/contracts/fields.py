@@ -30,9 +30,7 @@ class ExtractedField(ContractModel):
     confidence: float = Field(ge=0.0, le=1.0, description="Calibrated probability that the value is right.")
     status: FieldStatus = FieldStatus.found
     provenance: list[Provenance] = Field(default_factory=list)
-    grounded: bool = Field(
-        default=True, description="False when the value was not found verbatim in the text."
-    )
+    grounded: bool = Field(default=True, description="False when the value was not found verbatim in the text.")
 
 
 class ExtractedLineItem(ContractModel):
@@ -73,9 +71,7 @@ class NormalizedField(ContractModel):
     name: str
     raw: str | None
     value: str | None = Field(description="Canonical string: ISO date, Decimal string, ISO 4217 code, id ...")
-    value_type: Literal[
-        "date", "amount", "currency", "tax_id", "iban", "text", "po_number", "integer", "json"
-    ]
+    value_type: Literal["date", "amount", "currency", "tax_id", "iban", "text", "po_number", "integer", "json"]
     confidence: float = Field(ge=0.0, le=1.0)
     valid: bool = True
     notes: list[str] = Field(default_factory=list)

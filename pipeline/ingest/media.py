@@ -50,4 +50,4 @@ def _sniff_json(data: bytes) -> str:
         raise UnsupportedMediaType(f"JSON document does not parse: {exc.__class__.__name__}") from exc
     if isinstance(doc, dict) and doc.get("document_type") == "po_change":
         return PO_CHANGE_JSON
-    raise UnsupportedMediaType('JSON document is not a PO change (needs "document_type": "po_change")')
+    raise UnsupportedMediaType("JSON document is not a PO change (needs \"document_type\": \"po_change\")")

@@ -42,12 +42,8 @@ class LocalRunner:
             raws.append((self._offset, raw))
             self._offset += 1
         outcomes = process_batch(
-            self.stage,
-            [(f"local:{self.stage.input_topic}", 0, off, None, raw) for off, raw in raws],
-            self.ledger,
-            retries=self.retries,
-            backoff_s=self.backoff_s,
-            backoff_max_s=self.backoff_s,
+            self.stage, [(f"local:{self.stage.input_topic}", 0, off, None, raw) for off, raw in raws],
+            self.ledger, retries=self.retries, backoff_s=self.backoff_s, backoff_max_s=self.backoff_s,
         )
         result = LocalResult()
         for oc in outcomes:

@@ -56,100 +56,52 @@ def _reason(exc: BaseException) -> str:
     return msg[:MAX_REASON]
 
 
-def _status(
-    stage: StageSpec,
-    doc_id: str,
-    correlation: str,
-    cause: str,
-    state: str,
-    detail: str,
-    next_topic: str | None,
-    submitted_at: Any = None,
-) -> Emit:
+def _status(stage: StageSpec, doc_id: str, correlation: str, cause: str, state: str, detail: str,
+            next_topic: str | None, submitted_at: Any = None) -> Emit:
     payload = StageStatus(stage=stage.name, state=state, detail=detail[:MAX_REASON], next_topic=next_topic)  # type: ignore[arg-type]
     env = Envelope[StageStatus](
         event_id=deterministic_event_id(doc_id, stage.name, stage.version, "status", cause, state),
-        event_type=STATUS,
-        document_id=doc_id,
-        correlation_id=correlation,
-        causation_id=cause,
-        producer=stage.producer,
-        payload=payload,
+        event_type=STATUS, document_id=doc_id, correlation_id=correlation, causation_id=cause,
+        producer=stage.producer, payload=payload,
         **({"submitted_at": submitted_at} if submitted_at is not None else {}),
     )
     return Emit(STATUS, env)
 
 
-def dead_letter(
-    stage: StageSpec,
-    msg: RawMessage,
-    kind: str,
-    exc: BaseException,
-    attempts: int,
-    envelope: Envelope[Any] | None = None,
-) -> list[Emit]:
+def dead_letter(stage: StageSpec, msg: RawMessage, kind: str, exc: BaseException, attempts: int,
+                envelope: Envelope[Any] | None = None) -> list[Emit]:
     topic, partition, offset, key, raw = msg
     doc_id = envelope.document_id if envelope else _doc_id_for(key, raw)
     correlation = envelope.correlation_id if envelope else doc_id
     cause = envelope.event_id if envelope else f"{topic}:{partition}:{offset}"
     dl = DeadLetter(
-        stage=stage.name,
-        stage_version=stage.version,
-        error_kind=kind,  # type: ignore[arg-type]
-        error=_reason(exc),
-        error_type=exc.__class__.__name__,
-        source_topic=topic,
-        source_partition=partition,
-        source_offset=offset,
+        stage=stage.name, stage_version=stage.version, error_kind=kind,  # type: ignore[arg-type]
+        error=_reason(exc), error_type=exc.__class__.__name__, source_topic=topic,
+        source_partition=partition, source_offset=offset,
         source_key=key.decode(errors="replace") if key is not None else None,
-        original_b64=base64.b64encode(raw or b"").decode(),
-        attempts=attempts,
-        failed_at=utcnow(),
+        original_b64=base64.b64encode(raw or b"").decode(), attempts=attempts, failed_at=utcnow(),
     )
     env = Envelope[DeadLetter](
         event_id=deterministic_event_id(doc_id, stage.name, stage.version, DLQ, cause),
-        event_type=DLQ,
-        document_id=doc_id,
-        correlation_id=correlation,
-        causation_id=cause,
-        producer=Producer(stage=stage.name, version=stage.version),
-        payload=dl,
+        event_type=DLQ, document_id=doc_id, correlation_id=correlation, causation_id=cause,
+        producer=Producer(stage=stage.name, version=stage.version), payload=dl,
     )
     log.warning("dead-lettered %s:%d:%d (%s): %s", topic, partition, offset, kind, dl.error)
-    return [
-        Emit(DLQ, env),
-        _status(stage, doc_id, correlation, cause, "dead_lettered", f"{kind}: {dl.error}", DLQ),
-    ]
+    return [Emit(DLQ, env),
+            _status(stage, doc_id, correlation, cause, "dead_lettered", f"{kind}: {dl.error}", DLQ)]
 
 
 def _success(stage: StageSpec, env: Envelope[Any], emits: Sequence[Emit]) -> list[Emit]:
     out = list(emits)
     nexts = sorted({e.topic for e in emits if e.topic != STATUS})
     if not any(e.topic == STATUS for e in emits):
-        out.append(
-            _status(
-                stage,
-                env.document_id,
-                env.correlation_id,
-                env.event_id,
-                "done",
-                "",
-                ",".join(nexts) or None,
-                env.submitted_at,
-            )
-        )
+        out.append(_status(stage, env.document_id, env.correlation_id, env.event_id, "done",
+                           "", ",".join(nexts) or None, env.submitted_at))
     return out
 
 
-def process_batch(
-    stage: StageSpec,
-    messages: Sequence[RawMessage],
-    ledger: set[str] | frozenset[str],
-    *,
-    retries: int,
-    backoff_s: float,
-    backoff_max_s: float,
-) -> list[Outcome]:
+def process_batch(stage: StageSpec, messages: Sequence[RawMessage], ledger: set[str] | frozenset[str], *,
+                  retries: int, backoff_s: float, backoff_max_s: float) -> list[Outcome]:
     """Handle a batch of raw messages; one Outcome per message, in input order."""
     outcomes = [Outcome(partition=m[1], offset=m[2]) for m in messages]
     pending: list[tuple[int, Envelope[Any], str]] = []
@@ -163,18 +115,9 @@ def process_batch(
         lkey = stage.idempotency_key(env.document_id, env.event_id)
         if lkey in ledger or lkey in seen:
             outcomes[i].skipped_key = lkey
-            outcomes[i].emits = [
-                _status(
-                    stage,
-                    env.document_id,
-                    env.correlation_id,
-                    env.event_id,
-                    "skipped_duplicate",
-                    "already handled by this stage version",
-                    None,
-                    env.submitted_at,
-                )
-            ]
+            outcomes[i].emits = [_status(stage, env.document_id, env.correlation_id, env.event_id,
+                                         "skipped_duplicate", "already handled by this stage version",
+                                         None, env.submitted_at)]
             continue
         seen.add(lkey)
         pending.append((i, env, lkey))
@@ -190,9 +133,10 @@ def process_batch(
             elif isinstance(res, TransientError) and attempt <= retries:
                 retry.append((i, env, lkey))
             else:
-                kind = "transient_exhausted" if isinstance(res, TransientError) else "handler_error"
+                kind = ("transient_exhausted" if isinstance(res, TransientError) else "handler_error")
                 if not isinstance(res, (PermanentError, TransientError)):
-                    log.error("stage %s handler raised %s", stage.name, res.__class__.__name__, exc_info=res)
+                    log.error("stage %s handler raised %s", stage.name, res.__class__.__name__,
+                              exc_info=res)
                 outcomes[i].dead_letters = dead_letter(stage, messages[i], kind, res, attempt, env)
         pending = retry
         if pending:

@@ -57,10 +57,8 @@ class StageSpec:
         if self.batch_handler is not None:
             results = list(self.batch_handler(events))
             if len(results) != len(events):
-                raise RuntimeError(
-                    f"stage {self.name}: batch handler returned {len(results)} results "
-                    f"for {len(events)} events"
-                )
+                raise RuntimeError(f"stage {self.name}: batch handler returned {len(results)} results "
+                                   f"for {len(events)} events")
             return results
         assert self.handler is not None
         out: list[Sequence[Emit] | Exception] = []
@@ -79,9 +77,8 @@ def decode_envelope(raw: bytes | None, model: type[BaseModel]) -> Envelope[Any]:
     try:
         data = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DecodeError(
-            "undecodable", f"not JSON: {exc.__class__.__name__} at byte {getattr(exc, 'pos', '?')}"
-        ) from None
+        raise DecodeError("undecodable", f"not JSON: {exc.__class__.__name__} at byte {getattr(exc, 'pos', '?')}") \
+            from None
     if not isinstance(data, dict):
         raise DecodeError("undecodable", "envelope is not a JSON object")
     version = str(data.get("schema_version", ""))
@@ -89,20 +86,16 @@ def decode_envelope(raw: bytes | None, model: type[BaseModel]) -> Envelope[Any]:
     if not major.isdigit():
         raise DecodeError("schema_invalid", f"missing or malformed schema_version {version[:20]!r}")
     if int(major) != SCHEMA_MAJOR:
-        raise DecodeError(
-            "unknown_major_version",
-            f"unknown schema major version {major} (this consumer speaks {SCHEMA_MAJOR}.x)",
-        )
+        raise DecodeError("unknown_major_version",
+                          f"unknown schema major version {major} (this consumer speaks {SCHEMA_MAJOR}.x)")
     try:
         return Envelope[model].model_validate(data)  # type: ignore[valid-type]
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = ".".join(str(p) for p in first.get("loc", ()))
-        raise DecodeError(
-            "schema_invalid",
-            f"schema-invalid {model.__name__} envelope: {loc}: {first.get('msg')} "
-            f"({exc.error_count()} error(s))",
-        ) from None
+        raise DecodeError("schema_invalid",
+                          f"schema-invalid {model.__name__} envelope: {loc}: {first.get('msg')} "
+                          f"({exc.error_count()} error(s))") from None
 
 
 def encode_envelope(event: Envelope[Any]) -> bytes:
