@@ -41,13 +41,14 @@ def register(app: typer.Typer) -> None:
             None, help="Comma-separated layout ids (default: all of the kind)."
         ),
         as_json: bool = typer.Option(False, "--json", help="Print the manifest summary as JSON."),
+        overwrite: bool = typer.Option(False, help="Replace the documents of a previous run in OUT."),
     ) -> None:
         """Generate documents, ground-truth JSON per document and the matching reference data."""
         from pipeline.samples.generate import SampleError, generate
 
         chosen = [s.strip() for s in layouts.split(",") if s.strip()] if layouts else None
         try:
-            manifest = generate(kind.replace("_", "-"), count, seed, out, render, chosen)
+            manifest = generate(kind.replace("_", "-"), count, seed, out, render, chosen, overwrite=overwrite)
         except SampleError as exc:
             fail(str(exc))
         except OSError as exc:

@@ -10,7 +10,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pipeline.samples.generate import GENERATOR_VERSION, Request, iter_documents, write_documents
+from pipeline.samples.generate import (
+    GENERATOR_VERSION,
+    Request,
+    iter_documents,
+    prepare_out_dir,
+    write_documents,
+)
 from pipeline.samples.refdata import write_refdata
 from pipeline.samples.world import World
 
@@ -24,6 +30,7 @@ def generate_demo_set(
 ) -> list[Path]:
     """Write the demo set to out_dir (documents/, truth/, refdata/, manifest.json); return document paths."""
     out = Path(out_dir)
+    prepare_out_dir(out, overwrite=True)  # the demo set is fixed: regenerating replaces the same files
     out.mkdir(parents=True, exist_ok=True)
     world = World(seed)
     entries = []

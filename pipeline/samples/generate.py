@@ -344,6 +344,26 @@ def write_documents(docs: Iterator[Rendered], out_dir: Path) -> list[dict[str, A
     return entries
 
 
+def prepare_out_dir(out_dir: Path, overwrite: bool) -> None:
+    """Refuse to mix two runs in one folder (the manifest would not describe the documents there);
+    with overwrite, remove only the files the previous run's manifest lists."""
+    manifest_path = out_dir / "manifest.json"
+    has_docs = (out_dir / "documents").is_dir() and any((out_dir / "documents").iterdir())
+    if not has_docs and not manifest_path.exists():
+        return
+    if not overwrite:
+        raise SampleError(f"{out_dir} already holds generated documents; choose another folder or overwrite")
+    if manifest_path.exists():
+        try:
+            old = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise SampleError(f"cannot read the previous manifest {manifest_path}: {exc}") from exc
+        for entry in old.get("documents", []):
+            for rel in (entry.get("file"), entry.get("truth")):
+                if rel:
+                    (out_dir / rel).unlink(missing_ok=True)
+
+
 def generate(
     kind: str,
     count: int,
@@ -352,11 +372,13 @@ def generate(
     render: str = "pdf",
     layouts: Sequence[str] | None = None,
     world: World | None = None,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """Write `count` documents of one kind plus refdata and a manifest; returns the manifest."""
     req = Request(kind, count, seed, render, layouts)
     req.validate()
     world = world or World(seed)
+    prepare_out_dir(out_dir, overwrite)
     out_dir.mkdir(parents=True, exist_ok=True)
     entries = write_documents(iter_documents(req, world), out_dir)
     write_refdata(world, out_dir / "refdata")

@@ -50,6 +50,16 @@ def test_cli_generate_and_errors(tmp_path: Path) -> None:
     )
     assert bad.exit_code != 0
     assert "unknown invoice layout(s) nope" in bad.output
+    again = runner.invoke(
+        app, ["samples", "generate", "--kind", "receipt", "--count", "1", "--out", str(tmp_path)]
+    )
+    assert again.exit_code != 0 and "already holds generated documents" in again.output
+    replaced = runner.invoke(
+        app,
+        ["samples", "generate", "--kind", "receipt", "--count", "1", "--out", str(tmp_path), "--overwrite"],
+    )
+    assert replaced.exit_code == 0, replaced.output
+    assert len(list((tmp_path / "documents").iterdir())) == 1
     bad_kind = runner.invoke(app, ["samples", "generate", "--kind", "memo", "--out", str(tmp_path)])
     assert bad_kind.exit_code != 0 and "unknown kind" in bad_kind.output
 
