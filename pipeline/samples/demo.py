@@ -8,6 +8,7 @@ photos of receipts and PO change JSON + PDF.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from pipeline.samples.generate import (
@@ -25,6 +26,10 @@ _RECEIPT_PLAN = ("photo", "pdf", "scan", "photo")
 _PO_PLAN = ("pdf", "scan")
 
 
+def _plan(plan: tuple[str, ...]) -> Callable[[int], str]:
+    return lambda index: plan[index % len(plan)]
+
+
 def generate_demo_set(
     out_dir: Path | str, seed: int = 7, n_invoices: int = 8, n_receipts: int = 4, n_po_changes: int = 2
 ) -> list[Path]:
@@ -39,7 +44,7 @@ def generate_demo_set(
         ("receipt", n_receipts, _RECEIPT_PLAN),
         ("po-change", n_po_changes, _PO_PLAN),
     ):
-        req = Request(kind, count, seed, render="mixed", render_for=lambda i, p=plan: p[i % len(p)])
+        req = Request(kind, count, seed, render="mixed", render_for=_plan(plan))
         entries.extend(write_documents(iter_documents(req, world), out))
     write_refdata(world, out / "refdata")
     manifest = {

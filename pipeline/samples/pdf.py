@@ -16,7 +16,7 @@ from reportlab import rl_config
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen import canvas
 
-from pipeline.samples.draw import DrawDoc, Handwriting, Rect, Rule, Text
+from pipeline.samples.draw import DrawDoc, Handwriting, Op, Rect, Rule, Text
 
 # Binary (Flate only) content streams: smaller files and no pure-Python ASCII85 pass per page.
 rl_config.useA85 = 0
@@ -41,7 +41,8 @@ def handwriting_image(op: Handwriting) -> Image.Image:
     pen = max(1, px // 40)  # a ball-pen stroke survives the 1-bit fax threshold
     left, top, right, bottom = font.getbbox(op.text, stroke_width=pen)
     pad = int(op.size * 0.6 * _HW_SCALE)
-    img = Image.new("RGBA", (right - left + 2 * pad, bottom - top + 2 * pad), (255, 255, 255, 0))
+    size = (int(right - left) + 2 * pad, int(bottom - top) + 2 * pad)
+    img = Image.new("RGBA", size, (255, 255, 255, 0))
     draw = ImageDraw.Draw(img)
     ink = (*tuple(int(c * 255) for c in op.color), 235)
     draw.text((pad - left, pad - top), op.text, font=font, fill=ink, stroke_width=pen, stroke_fill=ink)
@@ -66,7 +67,7 @@ def render_pdf(doc: DrawDoc, title: str = "") -> bytes:
         c.setTitle(title)
     c.setAuthor("docpipe samples")
     h = doc.height
-    by_page: list[list[object]] = [[] for _ in range(doc.pages)]
+    by_page: list[list[Op]] = [[] for _ in range(doc.pages)]
     for op in doc.ops:
         by_page[op.page].append(op)
     for ops in by_page:

@@ -105,8 +105,7 @@ def fax_page(img: Image.Image, rng: np.random.Generator, dpi: float) -> RasterPa
     angle = float(rng.uniform(-1.5, 1.5))
     w, h = img.size
     geom = _rotation(angle, w / 2, h / 2)
-    arr = np.asarray(warp(img, geom, (w, h), 255), dtype=np.float32)
-    arr = arr + rng.normal(0, 28, arr.shape)
+    arr = np.asarray(warp(img, geom, (w, h), 255), dtype=np.float64) + rng.normal(0, 28, (h, w))
     streaks = rng.random(h) < 0.004
     arr[streaks, :] -= 60
     bw = (arr > float(rng.uniform(135, 165))).astype(np.uint8) * 255

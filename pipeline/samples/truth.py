@@ -104,7 +104,7 @@ def runs(doc: DrawDoc) -> list[dict[str, Any]]:
     return [{"page": op.page, "bbox": _r(op.bbox()), "text": op.text} for op in doc.texts()]
 
 
-def annotations(doc: DrawDoc) -> list[dict[str, Any]]:
+def annotation_entries(doc: DrawDoc) -> list[dict[str, Any]]:
     return [
         {"page": op.page, "bbox": _r(handwriting_box(op)), "text": op.text, "kind": "handwriting"}
         for op in doc.ops
@@ -174,7 +174,7 @@ def build_truth(
         "fields": out_fields,
         "line_items": items,
         "other_values": other,
-        "annotations": annotations(doc),
+        "annotations": annotation_entries(doc),
         "hard_cases": sorted(set(hard_cases or [])),
         "extras": extras or {},
         "runs": runs(doc),
