@@ -55,3 +55,11 @@ def test_content_does_not_depend_on_render_mode(tmp_path: Path) -> None:
         assert (tmp_path / "pdf" / "refdata" / name).read_bytes() == (
             tmp_path / "scan" / "refdata" / name
         ).read_bytes()
+
+
+@pytest.mark.parametrize("render", ["tiff", "scan"])
+def test_multi_page_rasters_are_deterministic(tmp_path: Path, render: str) -> None:
+    """Multi-page TIFF and scanner-style image PDFs (no timestamps, no random ids)."""
+    generate("invoice", 1, 8, tmp_path / "a", render, layouts=["inv-statement"])
+    generate("invoice", 1, 8, tmp_path / "b", render, layouts=["inv-statement"])
+    assert _digest(tmp_path / "a") == _digest(tmp_path / "b")
