@@ -375,19 +375,23 @@ _MERCHANTS: dict[str, tuple[str, ...]] = {
     "NL": ("BAKKERIJ DE ZON", "ALBERT VAN DAM", "CAFÉ HET HOEKJE", "DROGISTERIJ NOORD"),
 }
 
-_RECEIPT_ITEMS: tuple[tuple[str, str], ...] = (
-    ("COFFEE", "3.20"),
-    ("CROISSANT", "1.90"),
-    ("WATER 0.5L", "1.20"),
-    ("SANDWICH", "4.80"),
-    ("NEWSPAPER", "2.50"),
-    ("BATTERIES AA", "6.99"),
-    ("NOTEBOOK", "3.49"),
-    ("TAXI FARE", "18.40"),
-    ("PARKING", "5.00"),
-    ("FUEL 32.1L", "58.42"),
-    ("ASPIRIN", "4.15"),
-    ("TEA", "2.60"),
+# price, then the till text in en, de, fr, es, nl (till printers abbreviate and shout)
+_RECEIPT_ITEMS: tuple[tuple[str, dict[str, str]], ...] = tuple(
+    (price, dict(zip(("en", "de", "fr", "es", "nl"), names, strict=True)))
+    for price, *names in (
+        ("3.20", "COFFEE", "KAFFEE", "CAFE", "CAFE SOLO", "KOFFIE"),
+        ("1.90", "CROISSANT", "CROISSANT", "CROISSANT", "CRUASAN", "CROISSANT"),
+        ("1.20", "WATER 0.5L", "WASSER 0,5L", "EAU 50CL", "AGUA 0,5L", "WATER 0,5L"),
+        ("4.80", "SANDWICH", "BELEGTES BROT", "SANDWICH JAMBON", "BOCADILLO", "BROODJE KAAS"),
+        ("2.50", "NEWSPAPER", "ZEITUNG", "JOURNAL", "PERIODICO", "KRANT"),
+        ("6.99", "BATTERIES AA", "BATTERIEN AA", "PILES AA", "PILAS AA", "BATTERIJEN AA"),
+        ("3.49", "NOTEBOOK", "NOTIZBLOCK", "CARNET", "CUADERNO", "SCHRIFT"),
+        ("18.40", "TAXI FARE", "TAXIFAHRT", "COURSE TAXI", "CARRERA TAXI", "TAXIRIT"),
+        ("5.00", "PARKING", "PARKEN", "STATIONNEMENT", "APARCAMIENTO", "PARKEREN"),
+        ("58.42", "FUEL 32.1L", "SUPER E10 32,1L", "GAZOLE 32,1L", "GASOLEO 32,1L", "EURO95 32,1L"),
+        ("4.15", "ASPIRIN", "ASPIRIN", "ASPIRINE", "ASPIRINA", "ASPIRINE"),
+        ("2.60", "TEA", "TEE", "THE", "TE", "THEE"),
+    )
 )
 
 
@@ -434,11 +438,12 @@ def make_receipt(world: World, rng: random.Random, doc_id: str) -> ReceiptConten
     printing.line_style = "plain"
     items = []
     for _ in range(rng.randint(1, 7)):
-        name, price = rng.choice(_RECEIPT_ITEMS)
+        price, names = rng.choice(_RECEIPT_ITEMS)
+        name = names[spec.language]
         qty = Decimal(rng.choice((1, 1, 1, 2, 3)))
         items.append((name, qty, money(qty * Decimal(price) * Decimal(rng.uniform(0.9, 1.15)))))
     total = sum((a for _, _, a in items), Decimal(0))
-    rate = spec.tax_rates[-1] if spec.country != "US" else spec.tax_rates[1]
+    rate = rng.choice(spec.tax_rates[1:] if spec.country == "US" else spec.tax_rates)
     tax_included = spec.country != "US"
     hard: list[str] = []
     if tax_included:
