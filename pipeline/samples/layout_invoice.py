@@ -541,7 +541,7 @@ class _Builder:
             pen.text(_MARGIN, y + (k + 1) * size * 1.3, line, size=size)
         x2 = _MARGIN + col_w
         label = self.L["tax_id"] if c.vendor.country != "US" else "EIN"
-        pen.text(x2, y, f"{label}: ", size=size)
+        pen.text(x2, y, f"{label}:", size=size)
         pen.text(x2 + pen.width(f"{label}: ", size=size), y, c.tax_id_printed, size=size, tag="vendor_tax_id")
         pen.text(x2, y + size * 1.3, c.vendor.phone, size=size)
         pen.text(x2, y + size * 2.6, c.vendor.email, size=size)
@@ -549,7 +549,7 @@ class _Builder:
         pen.text(x3, y, self.L["bank"], size=size, font=pen.bold)
         for k, (lab, value, tag) in enumerate(self.bank_lines()):
             yy = y + (k + 1) * size * 1.3
-            pen.text(x3, yy, f"{lab}: ", size=size)
+            pen.text(x3, yy, f"{lab}:", size=size)
             pen.text(x3 + pen.width(f"{lab}: ", size=size), yy, value, size=size, tag=tag)
         pen.page = saved
 
