@@ -234,3 +234,16 @@ def transform_truth(
             info.update(extra_page_info[i])
         out["pages"].append(info)
     return out
+
+
+def rescale_truth(truth: dict[str, Any], dpi: float) -> dict[str, Any]:
+    """A born-digital truth (points, dpi 72) expressed in pixels of a rendering at `dpi`, e.g. to compare
+    with OCR run on a page rasterized at 200 dpi."""
+    if any(p.get("unit") != "pt" for p in truth["pages"]):
+        raise ValueError(
+            "only born-digital (dpi 72, points) truths can be rescaled; raster truths are in pixels"
+        )
+    s = dpi / 72.0
+    matrix = np.array([[s, 0, 0], [0, s, 0], [0, 0, 1]], dtype=float)
+    sizes = [(round(p["width"] * s), round(p["height"] * s)) for p in truth["pages"]]
+    return transform_truth(truth, [matrix] * len(sizes), sizes, dpi)

@@ -113,3 +113,19 @@ def test_raster_boxes_cover_the_ink_of_their_values(tmp_path: Path, render: str)
             misses += _ink(img, shifted) < _ink(img, poly)
     assert hits >= 10
     assert misses / hits > 0.6
+
+
+def test_rescaled_truth_matches_a_pdfium_rendering(tmp_path: Path) -> None:
+    from pipeline.samples.truth import rescale_truth
+
+    manifest = generate("invoice", 1, 12, tmp_path, "pdf")
+    truth = json.loads((tmp_path / manifest["documents"][0]["truth"]).read_text())
+    scaled = rescale_truth(truth, 200)
+    pdf = pdfium.PdfDocument(tmp_path / manifest["documents"][0]["file"])
+    image = pdf[0].render(scale=200 / 72).to_pil()
+    assert image.size == (scaled["pages"][0]["width"], scaled["pages"][0]["height"])
+    total = scaled["fields"]["total"]
+    assert total["bbox"] == pytest.approx([v * 200 / 72 for v in truth["fields"]["total"]["bbox"]], abs=0.02)
+    assert _ink(image, total["polygon"]) > 0.04
+    with pytest.raises(ValueError):
+        rescale_truth(scaled, 300)
