@@ -13,7 +13,7 @@ from pipeline.samples.demo import generate_demo_set
 
 
 def test_demo_set_mix(tmp_path: Path) -> None:
-    paths = generate_demo_set(tmp_path, seed=7, n_invoices=6, n_receipts=4, n_po_changes=2)
+    paths = generate_demo_set(tmp_path, seed=7, n_invoices=5, n_receipts=1, n_po_changes=1)
     media = {sniff(p.read_bytes()) for p in paths}
     assert media == {
         "application/pdf",
@@ -32,7 +32,7 @@ def test_demo_set_mix(tmp_path: Path) -> None:
     assert len(manifest["documents"]) == len(paths)
     assert all((tmp_path / e["truth"]).exists() for e in manifest["documents"])
     # same call, same bytes
-    again = generate_demo_set(tmp_path / "again", seed=7, n_invoices=6, n_receipts=4, n_po_changes=2)
+    again = generate_demo_set(tmp_path / "again", seed=7, n_invoices=5, n_receipts=1, n_po_changes=1)
     assert [p.read_bytes() for p in paths] == [p.read_bytes() for p in again]
 
 

@@ -51,7 +51,7 @@ def _open_pages(path: Path) -> int:
     ],
 )
 def test_render_modes_produce_readable_files(tmp_path: Path, kind: str, render: str) -> None:
-    manifest = generate(kind, 2, 9, tmp_path, render)
+    manifest = generate(kind, 1, 9, tmp_path, render)
     for entry in manifest["documents"]:
         path = tmp_path / entry["file"]
         assert sniff(path.read_bytes()) == entry["media_type"]
