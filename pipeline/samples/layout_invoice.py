@@ -155,11 +155,15 @@ class _Builder:
         self.fallback: dict[str, str] = {}
 
     # ------------------------------------------------------------------ blocks
+    def title_room(self, title_size: float) -> float:
+        """Width left for the vendor name beside the document title on the same header row."""
+        title = self.L["credit_note"] if self.c.is_credit else self.L["invoice"]
+        return self.W - 2 * _MARGIN - self.pen.width(title, self.pen.bold, title_size) - 24
+
     def vendor_block(self, x: float, y: float, align: str) -> float:
         pen, v = self.pen, self.c.vendor
-        pen.text(
-            x, y, self.c.vendor_printed, font=pen.bold, size=self.lay.size + 7, align=align, tag="vendor"
-        )
+        size = pen.fit_size(self.c.vendor_printed, pen.bold, self.lay.size + 7, self.title_room(20))
+        pen.text(x, y, self.c.vendor_printed, font=pen.bold, size=size, align=align, tag="vendor")
         y += self.lay.size + 6
         for line in v.address.lines:
             pen.text(x, y, line, align=align, size=self.lay.size)
@@ -213,7 +217,8 @@ class _Builder:
             y = self.tax_id_line(self.W - _MARGIN, y + 6, "right") + 6
         elif lay.header == "band":
             pen.rect(0, 0, self.W, 70, fill=lay.accent, stroke=None)
-            pen.text(_MARGIN, 42, c.vendor_printed, font=pen.bold, size=18, color=WHITE, tag="vendor")
+            size = pen.fit_size(c.vendor_printed, pen.bold, 18, self.title_room(18))
+            pen.text(_MARGIN, 42, c.vendor_printed, font=pen.bold, size=size, color=WHITE, tag="vendor")
             pen.text(self.W - _MARGIN, 42, title, font=pen.bold, size=18, color=WHITE, align="right")
             pen.text(_MARGIN, 86, c.vendor.address.one_line(), size=lay.size)
             y = self.tax_id_line(_MARGIN, 100)
@@ -260,8 +265,15 @@ class _Builder:
         lay, pen = self.lay, self.pen
         items = self.meta_items()
         if lay.meta == "stack":
-            x_label = self.W / 2 + 40 if lay.buyer == "left" else _MARGIN
-            x_value = self.W - _MARGIN if lay.buyer == "left" else _MARGIN + 190
+            label_w = max(pen.width(f"{label}:", pen.bold) for label, _, _ in items)
+            value_w = max(pen.width(value) for _, value, _ in items)
+            need = label_w + value_w + 10
+            if lay.buyer == "left":  # block on the right half, values flush right
+                x_value = self.W - _MARGIN
+                x_label = min(self.W / 2 + 40, x_value - need)
+            else:  # block on the left half, values in a column after the longest label
+                x_label = _MARGIN
+                x_value = _MARGIN + max(190.0, need)
             y = y_start
             for label, value, tag in items:
                 pen.text(x_label, y, f"{label}:", font=pen.bold)
@@ -280,8 +292,10 @@ class _Builder:
             for i, (label, value, tag) in enumerate(items):
                 x = _MARGIN + i * cell_w
                 pen.rect(x, y, cell_w, h, fill=GREY if i % 2 == 0 else None)
-                pen.text(x + 4, y + lay.size + 2, label, font=pen.bold, size=lay.size - 1)
-                pen.text(x + 4, y + 2 * lay.size + 6, value, tag=tag)
+                label_size = pen.fit_size(label, pen.bold, lay.size - 1, cell_w - 8)
+                pen.text(x + 4, y + lay.size + 2, label, font=pen.bold, size=label_size)
+                value_size = pen.fit_size(value, pen.regular, lay.size, cell_w - 8)
+                pen.text(x + 4, y + 2 * lay.size + 6, value, size=value_size, tag=tag)
             return y + h + 12
         # inline: pairs flowing over one or two lines
         x = _MARGIN
@@ -536,7 +550,8 @@ class _Builder:
         y = self.H - _FOOTER_H + 8
         pen.rule(_MARGIN, y - 10, self.W - _MARGIN, y - 10, 0.5, (0.4, 0.4, 0.4))
         col_w = (self.W - 2 * _MARGIN) / 3
-        pen.text(_MARGIN, y, c.vendor_printed, size=size, font=pen.bold, tag="vendor")
+        name_size = pen.fit_size(c.vendor_printed, pen.bold, size, col_w - 6)
+        pen.text(_MARGIN, y, c.vendor_printed, size=name_size, font=pen.bold, tag="vendor")
         for k, line in enumerate(c.vendor.address.lines):
             pen.text(_MARGIN, y + (k + 1) * size * 1.3, line, size=size)
         x2 = _MARGIN + col_w

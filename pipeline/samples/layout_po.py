@@ -6,6 +6,7 @@ import random
 
 from pipeline.samples.content import POChangeContent
 from pipeline.samples.draw import A4, DrawDoc
+from pipeline.samples.locales import fmt_date
 from pipeline.samples.pen import Pen
 
 PO_CHANGE_LAYOUT_IDS = ("poc-table", "poc-table-serif")
@@ -53,6 +54,7 @@ def build_po_change(c: POChangeContent, layout_id: str, rng: random.Random) -> t
     }[c.printing.locale.language]
     occ = pen.occurrence("changed_lines")
     for ln in c.lines:
+        need_by = fmt_date(ln.need_by, c.printing.locale, c.printing.locale.numeric_dates[0])
         values = (
             str(ln.line_no),
             actions[ln.action],
@@ -60,7 +62,7 @@ def build_po_change(c: POChangeContent, layout_id: str, rng: random.Random) -> t
             ln.description[:34],
             p.qty(ln.quantity),
             p.amount(ln.unit_price),
-            p.date(ln.need_by),
+            need_by,
         )
         for (_, x, align), text in zip(cols, values, strict=True):
             pen.text(x, y, text, align=align, tag="changed_lines", occ=occ)
@@ -73,7 +75,7 @@ def build_po_change(c: POChangeContent, layout_id: str, rng: random.Random) -> t
                 _M + 160,
                 y,
                 f"({was}: {p.qty(ln.old.quantity)} x {p.amount(ln.old.unit_price)}, "
-                f"{p.date(ln.old.need_by)})",
+                f"{fmt_date(ln.old.need_by, c.printing.locale, c.printing.locale.numeric_dates[0])})",
                 font=pen.italic,
                 size=8,
             )

@@ -54,7 +54,10 @@ def build_receipt(c: ReceiptContent, layout_id: str, rng: random.Random) -> tupl
     pen.text(cx, y, L["receipt"], font=pen.bold, align=align)
     y += lh + 2
     pen.text(m, y, p.date(c.date), tag="date")
+    time_right = m + pen.width(p.date(c.date)) + 8 + pen.width(c.time)
     pen.text(m + pen.width(p.date(c.date)) + 8, y, c.time)
+    if time_right + 8 + pen.width(f"#{c.receipt_no}") > right:  # narrow slip: number on its own line
+        y += lh
     pen.text(right, y, f"#{c.receipt_no}", align="right")
     y += lh
     pen.rule(m, y - lh * 0.4, right, y - lh * 0.4, 0.5)
@@ -74,10 +77,18 @@ def build_receipt(c: ReceiptContent, layout_id: str, rng: random.Random) -> tupl
         pen.text(m, y, tax_label)
         pen.text(right, y, p.amount(c.tax), align="right", tag="tax")
         y += lh
+    label = L["total"].upper()
+    total_text = p.amount(c.total)
     total_size = lay.size + 2.5
+    while total_size > lay.size and (
+        pen.width(f"{label} {p.currency}", pen.bold, total_size)
+        + pen.width(total_text, pen.bold, total_size)
+        + 10
+        > right - m
+    ):
+        total_size -= 0.5
     if lay.boxed_total:
         pen.rect(m - 2, y - total_size - 2, right - m + 4, total_size + 8, width=1.0)
-    label = L["total"].upper()
     pen.text(m, y + 2, label, font=pen.bold, size=total_size)
     if p.amount_style == "plain":
         pen.text(
@@ -113,8 +124,11 @@ def build_receipt(c: ReceiptContent, layout_id: str, rng: random.Random) -> tupl
         y += lh
     if c.injection:
         y += 4
-        pen.text(m, y, c.injection[:60], size=lay.size - 1.5, tag="injection")
-        y += lh
+        small = lay.size - 1.5
+        occ = pen.occurrence("injection")
+        for part in pen.wrap(c.injection, right - m, size=small):
+            pen.text(m, y, part, size=small, tag="injection", occ=occ)
+            y += lh
     y += 6
     pen.text(width / 2, y, L["thanks"], align="center", size=lay.size - 1)
     y += lh

@@ -66,6 +66,29 @@ class Pen:
     def width(self, text: str, font: str | None = None, size: float | None = None) -> float:
         return text_width(text, font or self.regular, size or self.size)
 
+    def fit_size(self, text: str, font: str, size: float, max_width: float) -> float:
+        """Largest size <= `size` (0.5 pt steps, not below 5 pt) at which `text` fits `max_width`."""
+        while size > 5 and self.width(text, font, size) > max_width:
+            size -= 0.5
+        return size
+
+    def wrap(
+        self, text: str, max_width: float, font: str | None = None, size: float | None = None
+    ) -> list[str]:
+        """Greedy word wrap to `max_width` points."""
+        lines: list[str] = []
+        current = ""
+        for word in text.split():
+            candidate = f"{current} {word}" if current else word
+            if current and self.width(candidate, font, size) > max_width:
+                lines.append(current)
+                current = word
+            else:
+                current = candidate
+        if current:
+            lines.append(current)
+        return lines
+
     def label_value(
         self,
         x: float,
