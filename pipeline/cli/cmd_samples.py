@@ -9,17 +9,7 @@ from typing import Annotated
 
 import typer
 
-from pipeline.cli.output import emit, fail
-
-
-def _bench_group(app: typer.Typer) -> typer.Typer:
-    """Reuse a `bench` group another module registered; create it otherwise."""
-    for info in app.registered_groups:
-        if info.name == "bench" and info.typer_instance is not None:
-            return info.typer_instance
-    bench = typer.Typer(help="Benchmarks (JSON results).", no_args_is_help=True)
-    app.add_typer(bench, name="bench")
-    return bench
+from pipeline.cli.output import bench_group, emit, fail
 
 
 def register(app: typer.Typer) -> None:
@@ -117,7 +107,7 @@ def register(app: typer.Typer) -> None:
             {"out": str(out), "files": [str(p) for p in paths]}, as_json, f"wrote {len(paths)} files to {out}"
         )
 
-    bench = _bench_group(app)
+    bench = bench_group(app)
 
     @bench.command("samples")
     def bench_samples(
