@@ -60,13 +60,13 @@ def prepare(settings: Settings, refdata: Path | None) -> None:
         load_dir(refdata, make_engine(settings.db_url))
 
 
-def wait_until_joined(sup: Supervisor, timeout_s: float = 300.0) -> float:
-    """Seconds until every worker logged its first partition assignment (models loaded, group joined)."""
+def wait_until_joined(sup: Supervisor, names: list[str] | None = None, timeout_s: float = 300.0) -> float:
+    """Seconds until the stage workers logged their first partition assignment (models loaded, group joined)."""
     start = time.monotonic()
     while time.monotonic() - start < timeout_s:
         if sup.failed():
             raise RuntimeError(f"worker(s) exited during start-up: {sup.failed()} (logs in {sup.log_dir})")
-        logs = [sup.log_dir / f"{name}.log" for name in sup.procs]
+        logs = [sup.log_dir / f"{name}.log" for name in (names or sup.procs)]
         if all(p.is_file() and "assigned partitions" in p.read_text(errors="replace") for p in logs):
             return time.monotonic() - start
         time.sleep(0.5)
