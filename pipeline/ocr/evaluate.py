@@ -124,9 +124,7 @@ class EvalReport:
             "line_recall": sum(x.matched for x in r) / gt if gt else 0.0,
             "cer": statistics.fmean(x.cer for x in r) if r else 0.0,
             "cer_file_order": statistics.fmean(x.cer_file_order for x in r) if r else 0.0,
-            "total_found": sum(bool(x.total_found) for x in with_total) / len(with_total)
-            if with_total
-            else 0.0,
+            "total_found": sum(bool(x.total_found) for x in with_total) / len(with_total) if with_total else 0.0,
             "total_found_count": sum(bool(x.total_found) for x in with_total),
             "total_labelled": len(with_total),
             "s_per_receipt_median": statistics.median(secs) if secs else 0.0,
@@ -148,9 +146,7 @@ def parse_ids(spec: str) -> list[str]:
     return ids
 
 
-def score_receipt(
-    rid: str, data_dir: Path, result: OcrResult, seconds: float, cpu_seconds: float
-) -> ReceiptScore:
+def score_receipt(rid: str, data_dir: Path, result: OcrResult, seconds: float, cpu_seconds: float) -> ReceiptScore:
     gt_boxes = read_gt(data_dir / "box" / f"{rid}.csv")
     gt = [text for text, _ in gt_boxes]
     pred = [norm(ln.text) for page in result.pages for ln in sorted(page.lines, key=lambda x: x.order)]

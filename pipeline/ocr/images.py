@@ -37,17 +37,12 @@ class Frame:
 def check_size(width: int, height: int, limits: ImageLimits, what: str = "image") -> None:
     """Raise a typed error when a width x height raster is outside the limits."""
     if width < limits.min_side or height < limits.min_side:
-        raise ImageTooSmall(
-            f"{what} too small to hold text ({width}x{height} px, minimum {limits.min_side} px a side)"
-        )
+        raise ImageTooSmall(f"{what} too small to hold text ({width}x{height} px, minimum {limits.min_side} px a side)")
     if max(width, height) > limits.max_side:
-        raise PixelLimitExceeded(
-            f"{what} exceeds side limit ({width}x{height} px, limit {limits.max_side} px)"
-        )
+        raise PixelLimitExceeded(f"{what} exceeds side limit ({width}x{height} px, limit {limits.max_side} px)")
     if width * height > limits.max_pixels:
         raise PixelLimitExceeded(
-            f"{what} exceeds pixel limit ({width}x{height} = {width * height:,} px, "
-            f"limit {limits.max_pixels:,})"
+            f"{what} exceeds pixel limit ({width}x{height} = {width * height:,} px, limit {limits.max_pixels:,})"
         )
 
 
@@ -102,12 +97,8 @@ def iter_frames(data: bytes, limits: ImageLimits) -> Iterator[Frame]:
             try:
                 im.seek(index)
             except EOFError:
-                raise CorruptDocument(
-                    f"image frame {index + 1} of {n_frames} is missing (truncated file)"
-                ) from None
-            check_size(
-                im.width, im.height, limits, what=f"image frame {index + 1}" if n_frames > 1 else "image"
-            )
+                raise CorruptDocument(f"image frame {index + 1} of {n_frames} is missing (truncated file)") from None
+            check_size(im.width, im.height, limits, what=f"image frame {index + 1}" if n_frames > 1 else "image")
             try:
                 im.load()
                 upright = ImageOps.exif_transpose(im)  # per frame: TIFF pages carry their own tags

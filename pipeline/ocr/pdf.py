@@ -59,9 +59,7 @@ def classify_open_error(code: int | None, data: bytes, password: str | None) -> 
     if code in (pdfium_c.FPDF_ERR_PASSWORD, pdfium_c.FPDF_ERR_SECURITY) and b"/Encrypt" in data:
         if code == pdfium_c.FPDF_ERR_SECURITY:
             return EncryptedDocument("encrypted PDF: unsupported security handler")
-        return EncryptedDocument(
-            "encrypted PDF: no password" if password is None else "encrypted PDF: wrong password"
-        )
+        return EncryptedDocument("encrypted PDF: no password" if password is None else "encrypted PDF: wrong password")
     return CorruptDocument("corrupt or truncated PDF (cannot be parsed)")
 
 

@@ -66,7 +66,13 @@ class _Transform:
 
     def box(self, left: float, bottom: float, right: float, top: float) -> tuple[float, float, float, float]:
         """Unrotated, top-left origin."""
-        return left - self.left, self.top - top, right - self.left, self.top - bottom
+        # 0.01 pt is far below glyph size; full float noise would only inflate every event
+        return (
+            round(left - self.left, 2),
+            round(self.top - top, 2),
+            round(right - self.left, 2),
+            round(self.top - bottom, 2),
+        )
 
     def _turn(self, u: float, v: float) -> tuple[float, float]:
         if self.rotation == 90:
@@ -86,9 +92,7 @@ class _Transform:
         box = self.display(line.bbox)
         corners = ((box.x0, box.y0), (box.x1, box.y0), (box.x1, box.y1), (box.x0, box.y1))
         words = [w.model_copy(update={"bbox": self.display(w.bbox)}) for w in line.words]
-        return line.model_copy(
-            update={"bbox": box, "polygon": [Point(x=x, y=y) for x, y in corners], "words": words}
-        )
+        return line.model_copy(update={"bbox": box, "polygon": [Point(x=x, y=y) for x, y in corners], "words": words})
 
 
 def _read_chars(page: pdfium.PdfPage, tf: _Transform) -> list[_Char]:
@@ -175,11 +179,7 @@ def _words_to_lines(words: list[Word]) -> list[Line]:
             prev = piece[-1]
             height = max(prev.bbox.y1 - prev.bbox.y0, word.bbox.y1 - word.bbox.y0, 1.0)
             same_row = min(prev.bbox.y1, word.bbox.y1) - max(prev.bbox.y0, word.bbox.y0) > 0.3 * height
-            if (
-                not same_row
-                or word.bbox.x0 - prev.bbox.x1 > GAP_SPLIT * height
-                or word.bbox.x0 < prev.bbox.x0
-            ):
+            if not same_row or word.bbox.x0 - prev.bbox.x1 > GAP_SPLIT * height or word.bbox.x0 < prev.bbox.x0:
                 flush()
         piece.append(word)
     flush()

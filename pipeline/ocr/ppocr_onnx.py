@@ -125,8 +125,7 @@ class PpOcrOnnxEngine(OcrEngine):
         self.provider = self._det.session.session.get_providers()[0]
         self.load_ms = (time.perf_counter() - t0) * 1000
         log.info(
-            "ocr engine ppocr_onnx loaded: mode=%s models=%s provider=%s (available %s) threads=%d/%d "
-            "in %.0f ms",
+            "ocr engine ppocr_onnx loaded: mode=%s models=%s provider=%s (available %s) threads=%d/%d in %.0f ms",
             settings.mode,
             self.models.variant,
             self.provider,
@@ -143,9 +142,7 @@ class PpOcrOnnxEngine(OcrEngine):
             ("cls", "mobile", self.models.cls),
             ("rec", self.models.variant, self.models.rec),
         )
-        models = {
-            f"{role}/{variant}/{path.name}": f"sha256:{sha256_file(path)}" for role, variant, path in roles
-        }
+        models = {f"{role}/{variant}/{path.name}": f"sha256:{sha256_file(path)}" for role, variant, path in roles}
         return EngineInfo(
             name=self.name,
             version=f"rapidocr {_pkg_version('rapidocr')}; onnxruntime "
@@ -229,13 +226,11 @@ class PpOcrOnnxEngine(OcrEngine):
             words_per_line = list(self._ocr.cal_rec_boxes(mapped, boxes, rec, False).word_results)
             timings["words_ms"] = (time.perf_counter() - t) * 1000
         lines: list[Line] = []
-        for box, text, score, words in zip(
-            boxes, rec.txts or (), rec.scores or (), words_per_line, strict=False
-        ):
+        for box, text, score, words in zip(boxes, rec.txts or (), rec.scores or (), words_per_line, strict=False):
             text = text.strip()
             if not text or score < self.settings.text_score:
                 continue
-            pts = [Point(x=float(x), y=float(y)) for x, y in box]
+            pts = [Point(x=round(float(x), 1), y=round(float(y), 1)) for x, y in box]
             xs, ys = [p.x for p in pts], [p.y for p in pts]
             lines.append(
                 Line(
@@ -265,10 +260,10 @@ def _words(items: Any) -> list[Word]:
                 text=str(text),
                 confidence=float(min(max(score, 0.0), 1.0)),
                 bbox=BBox(
-                    x0=float(arr[:, 0].min()),
-                    y0=float(arr[:, 1].min()),
-                    x1=float(arr[:, 0].max()),
-                    y1=float(arr[:, 1].max()),
+                    x0=round(float(arr[:, 0].min()), 1),
+                    y0=round(float(arr[:, 1].min()), 1),
+                    x1=round(float(arr[:, 0].max()), 1),
+                    y1=round(float(arr[:, 1].max()), 1),
                 ),
             )
         )

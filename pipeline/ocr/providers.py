@@ -33,8 +33,7 @@ def select_providers(available: Sequence[str], choice: str = "auto") -> list[str
             raise EngineUnavailable(f"unknown execution provider {choice!r} (auto, tensorrt, cuda, cpu)")
         if wanted not in available:
             raise EngineUnavailable(
-                f"execution provider {wanted} requested but onnxruntime offers "
-                f"{', '.join(available) or 'none'}"
+                f"execution provider {wanted} requested but onnxruntime offers {', '.join(available) or 'none'}"
             )
         chosen = [p for p in PREFERENCE[PREFERENCE.index(wanted) :] if p in available]
     if CPU not in chosen:
@@ -82,6 +81,4 @@ def make_session(
     so.enable_cpu_mem_arena = False  # crops vary in size every call; the arena only grows
     so.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
     so.add_session_config_entry("session.inter_op.allow_spinning", "1" if spin else "0")
-    return ort.InferenceSession(
-        str(model_path), sess_options=so, providers=provider_options(providers, cache_dir)
-    )
+    return ort.InferenceSession(str(model_path), sess_options=so, providers=provider_options(providers, cache_dir))

@@ -29,22 +29,12 @@ class OcrSettings(BaseModel):
         le=16,
         description="Documents of one poll read concurrently (threads; pair with intra_op_threads=1).",
     )
-    spin: bool = Field(
-        default=False, description="Let ONNX Runtime threads busy-wait (faster only on idle cores)."
-    )
+    spin: bool = Field(default=False, description="Let ONNX Runtime threads busy-wait (faster only on idle cores).")
     rec_batch: int | None = Field(default=None, ge=1, description="Recognition batch; None = mode default.")
-    det_limit_side: int | None = Field(
-        default=None, ge=32, description="Detection resize target; None = mode default."
-    )
-    det_max_side: int | None = Field(
-        default=None, ge=64, description="Cap on the longer side before detection."
-    )
-    det_unclip_ratio: float | None = Field(
-        default=None, gt=0.5, le=4.0, description="DB box growth; None = 1.6."
-    )
-    det_box_thresh: float | None = Field(
-        default=None, gt=0.0, lt=1.0, description="DB box score; None = 0.5."
-    )
+    det_limit_side: int | None = Field(default=None, ge=32, description="Detection resize target; None = mode default.")
+    det_max_side: int | None = Field(default=None, ge=64, description="Cap on the longer side before detection.")
+    det_unclip_ratio: float | None = Field(default=None, gt=0.5, le=4.0, description="DB box growth; None = 1.6.")
+    det_box_thresh: float | None = Field(default=None, gt=0.0, lt=1.0, description="DB box score; None = 0.5.")
     word_boxes: bool = Field(default=False, description="Ask the recogniser for per-word boxes (slower).")
     orientation: Literal["auto", "off", "always"] = Field(
         default="auto",
@@ -57,12 +47,8 @@ class OcrSettings(BaseModel):
     )
 
     # PDF handling
-    pdf_dpi: int = Field(
-        default=200, ge=50, le=600, description="Render DPI for pages without a usable text layer."
-    )
-    pdf_text_layer: bool = Field(
-        default=True, description="Use the PDF text layer when it passes the quality check."
-    )
+    pdf_dpi: int = Field(default=200, ge=50, le=600, description="Render DPI for pages without a usable text layer.")
+    pdf_text_layer: bool = Field(default=True, description="Use the PDF text layer when it passes the quality check.")
     ocr_invisible_text: bool = Field(
         default=True,
         description="Re-OCR pages whose only text is invisible over an image (scans with OCR layers).",

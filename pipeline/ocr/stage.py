@@ -66,9 +66,7 @@ def build_stage(settings: Settings, *, preload: bool = True) -> StageSpec:
         ingested: DocumentIngested = event.payload
         blob = ingested.blob
         if blob.size > settings.max_document_bytes:
-            raise PermanentError(
-                f"document too large ({blob.size:,} bytes, limit {settings.max_document_bytes:,})"
-            )
+            raise PermanentError(f"document too large ({blob.size:,} bytes, limit {settings.max_document_bytes:,})")
         try:
             data = store.get(blob.uri)
         except BlobNotFound as exc:
