@@ -223,7 +223,11 @@ class PpOcrOnnxEngine(OcrEngine):
             t = time.perf_counter()
             pre = op["preprocess"]
             mapped = map_img_to_original(crops, pre["ratio_h"], pre["ratio_w"])
-            words_per_line = list(self._ocr.cal_rec_boxes(mapped, boxes, rec, False).word_results)
+            try:
+                words_per_line = list(self._ocr.cal_rec_boxes(mapped, boxes, rec, False).word_results)
+            except Exception as exc:  # words are a bonus: never lose the lines over them
+                log.warning("ocr: word boxes failed (%s); lines kept without words", exc.__class__.__name__)
+                words_per_line = [None] * len(boxes)
             timings["words_ms"] = (time.perf_counter() - t) * 1000
         lines: list[Line] = []
         for box, text, score, words in zip(boxes, rec.txts or (), rec.scores or (), words_per_line, strict=False):

@@ -35,7 +35,9 @@ class OcrSettings(BaseModel):
     det_max_side: int | None = Field(default=None, ge=64, description="Cap on the longer side before detection.")
     det_unclip_ratio: float | None = Field(default=None, gt=0.5, le=4.0, description="DB box growth; None = 1.6.")
     det_box_thresh: float | None = Field(default=None, gt=0.0, lt=1.0, description="DB box score; None = 0.5.")
-    word_boxes: bool = Field(default=False, description="Ask the recogniser for per-word boxes (slower).")
+    word_boxes: bool = Field(
+        default=True, description="Per-word boxes from the recogniser's CTC alignment (measured: no extra CPU)."
+    )
     orientation: Literal["auto", "off", "always"] = Field(
         default="auto",
         description="auto: classify a sample of lines and skip per-line classification on upright pages.",
