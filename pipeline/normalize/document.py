@@ -6,7 +6,6 @@ document currency, then dates/amounts/ids under that locale, then line items and
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -26,7 +25,7 @@ from pipeline.normalize.currency import normalize_currency
 from pipeline.normalize.dates import parse_date
 from pipeline.normalize.ids import normalize_iban, normalize_tax_id
 from pipeline.normalize.locales import canonical_locale, locale_currency
-from pipeline.normalize.po import normalize_po_number, po_key
+from pipeline.normalize.po import normalize_po_number
 from pipeline.normalize.po_change import POChangeError, compute_po_change
 from pipeline.normalize.vendors import VendorIndex, match_vendor
 from pipeline.refdata.records import PORecord, VendorRecord
@@ -43,17 +42,6 @@ class RefView(Protocol):
     def vendors(self) -> VendorIndex: ...
 
     def purchase_order(self, po_number: str) -> PORecord | None: ...
-
-
-@dataclass
-class StaticRef:
-    """Reference data held in memory (tests, benchmarks, evaluation)."""
-
-    vendors: VendorIndex = field(default_factory=lambda: VendorIndex.build([]))
-    pos: dict[str, PORecord] = field(default_factory=dict)
-
-    def purchase_order(self, po_number: str) -> PORecord | None:
-        return self.pos.get(po_key(po_number))
 
 
 def _field(name: str, src: ExtractedField | None, value_type: str, raw: str | None, value: str | None,

@@ -14,10 +14,8 @@ from pipeline.contracts import (
     ModelRef,
     PromptSetRef,
 )
-from pipeline.normalize.document import StaticRef
-from pipeline.normalize.po import po_key
-from pipeline.normalize.vendors import VendorIndex
 from pipeline.refdata.records import POLineRecord, PORecord, ReceiptRecord, VendorRecord
+from pipeline.refdata.snapshot import RefSnapshot
 
 BLOB = BlobRef(uri="file:///tmp/x", sha256="a" * 64, size=10, media_type="application/pdf")
 PROMPTS = PromptSetRef(name="invoice", version="1", checksum="c" * 64)
@@ -42,9 +40,8 @@ PO_1001 = PORecord(
 )
 
 
-def ref(*vendors: VendorRecord, pos: tuple[PORecord, ...] = (PO_1001,)) -> StaticRef:
-    return StaticRef(vendors=VendorIndex.build(vendors or (ACME, GLOBEX, INITECH)),
-                     pos={po_key(p.po_number): p for p in pos})
+def ref(*vendors: VendorRecord, pos: tuple[PORecord, ...] = (PO_1001,)) -> RefSnapshot:
+    return RefSnapshot.of(vendors or (ACME, GLOBEX, INITECH), pos)
 
 
 def extraction(kind: DocKind = DocKind.invoice, confidence: float = 0.99, line_items: list[dict] | None = None,
