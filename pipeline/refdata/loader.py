@@ -193,8 +193,8 @@ def _load(directory: Path, session: Session) -> LoadReport:
     for ln in lines:
         if ln["po_number"] not in known_pos:
             errors.append(f"po_lines.csv:{ln['_line']}: unknown po_number {ln['po_number']!r}")
-    known_lines = {(ln["po_number"], ln["line_no"]) for ln in lines} | set(
-        session.execute(select(POLine.po_number, POLine.line_no)).tuples())
+    known_lines = {(ln["po_number"], ln["line_no"]) for ln in lines} | {
+        (row[0], row[1]) for row in session.execute(select(POLine.po_number, POLine.line_no))}
     for gr in receipts:
         if (gr["po_number"], gr["line_no"]) not in known_lines:
             errors.append(f"goods_receipts.csv:{gr['_line']}: no PO line {gr['po_number']!r}/{gr['line_no']}")
