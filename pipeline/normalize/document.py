@@ -48,7 +48,7 @@ def _field(name: str, src: ExtractedField | None, value_type: str, raw: str | No
            valid: bool, notes: tuple[str, ...] | list[str], confidence: float | None = None) -> NormalizedField:
     extra: list[str] = []
     if src is not None and not src.grounded:
-        extra.append("value not found verbatim in the document text")
+        extra.append("value not found verbatim in the document text")  # see gate.rules.fields
     return NormalizedField(
         name=name, raw=raw, value=value, value_type=value_type,  # type: ignore[arg-type]
         confidence=src.confidence if confidence is None and src is not None else (confidence or 0.0),
@@ -117,6 +117,17 @@ def _header(name: str, src: ExtractedField, locale: str | None, currency: str | 
         return _field(name, src, "po_number", raw, p.value, p.valid, p.notes), None
     text = " ".join((raw or "").split())
     return _field(name, src, "text", raw, text or None, bool(text), () if text else ("empty text",)), None
+
+
+def normalize_field(name: str, raw: str | None, *, locale: str | None, currency: str | None,
+                    country: str | None = None, cfg: NormalizeConfig = NormalizeConfig()) -> NormalizedField:
+    """One value normalized exactly as a document field would be (used to normalize ground truth)."""
+    if name == "currency":
+        res = normalize_currency(raw, currency)
+        return NormalizedField(name=name, raw=raw, value=res.code, value_type="currency", confidence=1.0,
+                               valid=res.valid, notes=list(res.notes))
+    src = ExtractedField(name=name, value=raw, confidence=1.0)
+    return _header(name, src, locale, currency, country, cfg)[0]
 
 
 def _line_items(ex: Extraction, locale: str | None, currency: str | None) -> list[NormalizedLineItem]:

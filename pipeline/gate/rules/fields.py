@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipeline.contracts import DocKind, Severity
+from pipeline.contracts import DocKind, NormalizedDocument, NormalizedField, Severity
 from pipeline.gate.context import GateContext
 from pipeline.gate.rules.base import Check, Params, Rule
 
@@ -29,18 +29,29 @@ def _valid(ctx: GateContext, p: Params) -> Check:
     return Check(True, "Every field found on the document was normalized without problems.")
 
 
+UNGROUNDED_NOTE = "not found verbatim"
+
+
+def gated_fields(doc: NormalizedDocument) -> dict[str, NormalizedField]:
+    """Fields whose extraction confidence the gate checks: read from the document (not absent, not derived
+    from reference data or configuration)."""
+    return {n: f for n, f in sorted(doc.fields.items()) if f.value is not None and f.raw is not None}
+
+
+def is_ungrounded(f: NormalizedField) -> bool:
+    return any(UNGROUNDED_NOTE in n for n in f.notes)
+
+
 def _confidence(ctx: GateContext, p: Params) -> Check:
     default = float(p.get("default", 0.9))
     per_field = {str(k): float(v) for k, v in (p.get("per_field") or {}).items()}
     ungrounded_fails = bool(p.get("ungrounded_fails", True))
     low: dict[str, str] = {}
-    for name, f in sorted(ctx.doc.fields.items()):
-        if f.value is None or f.raw is None:  # absent, or derived from reference data / config
-            continue
+    for name, f in gated_fields(ctx.doc).items():
         threshold = per_field.get(name, default)
         if f.confidence < threshold:
             low[name] = f"{f.confidence:.2f} < {threshold:.2f}"
-        elif ungrounded_fails and any("not found verbatim" in n for n in f.notes):
+        elif ungrounded_fails and is_ungrounded(f):
             low[name] = "not found verbatim in the document"
     if low:
         return Check(False, "Low extraction confidence: " + "; ".join(f"{k} {v}" for k, v in low.items()) + ".",
