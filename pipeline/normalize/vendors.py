@@ -41,6 +41,7 @@ class MatchConfig:
     fuzzy_cutoff: float = 86.0  # minimum rapidfuzz score for a name match
     ambiguity_margin: float = 3.0  # two vendors within this many points of each other -> ambiguous
     max_candidates: int = 3
+    min_fuzzy_length: int = 4  # shorter names only match exactly (by name or alias)
 
 
 @dataclass
@@ -107,9 +108,11 @@ def match_vendor(name: str | None, idx: VendorIndex, *, tax_id: str | None = Non
         return VendorMatch(vendor_id=None, score=0.0, method="none")
     if key in idx.by_key:
         return _exact(idx.by_key[key], idx, "exact")
-    if not idx.choices:
+    if not idx.choices or len(key.replace(" ", "")) < config.min_fuzzy_length:
         return VendorMatch(vendor_id=None, score=0.0, method="none")
-    hits = process.extract(key, idx.choices, scorer=fuzz.WRatio, limit=max(10, config.max_candidates * 3),
+    # token_sort_ratio compares whole names (word order free): partial scorers would let a short or
+    # generic name ("Shop") match any vendor containing it.
+    hits = process.extract(key, idx.choices, scorer=fuzz.token_sort_ratio, limit=max(10, config.max_candidates * 3),
                            score_cutoff=config.fuzzy_cutoff)
     best: dict[str, float] = {}
     for _choice, score, pos in hits:

@@ -84,3 +84,9 @@ def test_bad_po_number_and_custom_patterns() -> None:
     custom = (r"^(?P<id>ORD\d{5})$",)
     assert normalize_po_number("ORD12345", custom).value == "ORD-12345"
     assert not normalize_po_number("PO-4500012", custom).valid
+
+
+@pytest.mark.parametrize("name", ["X", "Shop", "Supplies", "Industrial"])
+def test_short_or_generic_names_do_not_fuzzy_match(name: str) -> None:
+    idx = VendorIndex.build([ACME, GLOBEX, INITECH])
+    assert match_vendor(name, idx).vendor_id is None
