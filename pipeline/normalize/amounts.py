@@ -34,6 +34,13 @@ _SPACES = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2009": " ", "\u2007": 
 _MINUS = str.maketrans({"\u2212": "-", "\u2013": "-", "\u2012": "-", "\ufe63": "-", "\uff0d": "-"})
 _CORE = re.compile(r"\d(?:[\d.,'’ ]*\d)?")
 _SIGN_WORDS = re.compile(r"\b(CR|Cr|cr|credit|CREDIT|Credit|DR|Dr|dr)\b\.?")
+_GROUPING_CHARS = re.compile(r"[ '’]")
+# Fast path: the commonest shape (optional minus, digits, '.' or ',' and one or two decimals) has exactly
+# one reading under every rule below, so it skips the general parser.
+_PLAIN = re.compile(r"^(-?)(\d{1,15})(?:[.,](\d{1,2}))?$")
+# Second fast path: thousands groups and a one- or two-digit decimal part with the other separator
+# ("1,234.56", "1.234.567,89"): the last separator is the decimal one, exactly as _parse_core decides.
+_GROUPED = re.compile(r"^(-?)(\d{1,3}(?:([.,])\d{3})+)([.,])(\d{1,2})$")
 _UNIT_WORDS = re.compile(r"^(?:pcs?|pc\.|ea|each|x|units?|nos?|qty|kg|g|l|m|hrs?|h|days?)$", re.IGNORECASE)
 
 
@@ -53,9 +60,9 @@ def _groups_ok(int_part: str, sep: str) -> bool:
 def _parse_core(core: str, locale: str | None, currency: str | None, money: bool,
                 notes: list[str]) -> Decimal | str | None:
     """Digits with separators -> Decimal, or an error string."""
-    compact = re.sub(r"[ '’]", "", core)
+    compact = _GROUPING_CHARS.sub("", core)
     if " " in core.strip() or "'" in core or "’" in core:
-        parts = re.split(r"[ '’]", core)
+        parts = _GROUPING_CHARS.split(core)
         if any(not p for p in parts) or any(len(p.split(".")[0].split(",")[0]) != 3 for p in parts[1:]):
             return f"'{core}' has irregular digit grouping"
     dots, commas = compact.count("."), compact.count(",")
@@ -160,6 +167,21 @@ def parse_amount(raw: str | None, locale: str | None = None, currency_hint: str 
     """Parse one amount (money=True) or quantity (money=False). Pure, cached, never raises."""
     if raw is None or not raw.strip():
         return _bad("no amount given")
+    plain = _PLAIN.match(raw.strip())
+    if plain is not None:
+        fast = _plain(plain, currency_hint, money)
+        if fast is not None:
+            return fast
+    grouped = _GROUPED.match(raw.strip()) if plain is None else None
+    if grouped is not None and grouped.group(3) != grouped.group(4):
+        fast = _grouped(grouped, currency_hint, money)
+        if fast is not None:
+            return fast
+    return _parse_general(raw, locale, currency_hint, money)
+
+
+def _parse_general(raw: str, locale: str | None, currency_hint: str | None, money: bool) -> AmountResult:
+    """Every shape of amount; the fast paths above must agree with it (property-tested)."""
     if len(raw) > 64:
         return _bad("amount text longer than 64 characters")
     text = " ".join(raw.translate(_SPACES).translate(_MINUS).split())
@@ -190,6 +212,28 @@ def parse_amount(raw: str | None, locale: str | None = None, currency_hint: str 
     if currency and currency_hint and currency != currency_hint:
         notes.append(f"amount in {currency} while the document currency is {currency_hint}")
     return AmountResult(value, currency, tuple(notes), True)
+
+
+def _plain(m: re.Match[str], currency_hint: str | None, money: bool) -> AmountResult | None:
+    sign, whole, frac = m.group(1), m.group(2), m.group(3) or ""
+    if money:
+        precision = currency_precision(currency_hint)
+        if len(frac) > precision:
+            return None  # the general path notes the extra decimals
+        frac = frac.ljust(precision, "0")
+    value = Decimal(f"{sign}{whole}.{frac}" if frac else f"{sign}{whole}")
+    return AmountResult(value, None, (), True)
+
+
+def _grouped(m: re.Match[str], currency_hint: str | None, money: bool) -> AmountResult | None:
+    frac = m.group(5)
+    if money:
+        precision = currency_precision(currency_hint)
+        if len(frac) > precision:
+            return None
+        frac = frac.ljust(precision, "0")
+    whole = m.group(2).replace(m.group(3), "")
+    return AmountResult(Decimal(f"{m.group(1)}{whole}.{frac}" if frac else f"{m.group(1)}{whole}"), None, (), True)
 
 
 def parse_quantity(raw: str | None, locale: str | None = None) -> AmountResult:

@@ -197,6 +197,8 @@ def parse_date(raw: str | None, locale: str | None = None) -> DateResult:
         return DateResult(None, ("no date given",), False)
     if len(raw) > 64:
         return DateResult(None, ("date text longer than 64 characters",), False)
+    if (m := _NUMERIC.match(raw)) is not None:  # already clean: skip the label/time stripping
+        return _resolve_numeric(raw, (m.group(1), m.group(3), m.group(4)), locale)
     text = _clean(raw)
     rel = _RELATIVE.search(text)
     if rel:

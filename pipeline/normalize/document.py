@@ -19,7 +19,7 @@ from pipeline.contracts import (
     NormalizedLineItem,
     VendorMatch,
 )
-from pipeline.normalize.amounts import parse_amount, parse_quantity
+from pipeline.normalize.amounts import parse_amount
 from pipeline.normalize.config import NormalizeConfig
 from pipeline.normalize.currency import normalize_currency
 from pipeline.normalize.dates import parse_date
@@ -46,13 +46,13 @@ class RefView(Protocol):
 
 def _field(name: str, src: ExtractedField | None, value_type: str, raw: str | None, value: str | None,
            valid: bool, notes: tuple[str, ...] | list[str], confidence: float | None = None) -> NormalizedField:
-    extra: list[str] = []
+    all_notes = list(notes)
     if src is not None and not src.grounded:
-        extra.append("value not found verbatim in the document text")  # see gate.rules.fields
+        all_notes.append("value not found verbatim in the document text")  # see gate.rules.fields
     return NormalizedField(
         name=name, raw=raw, value=value, value_type=value_type,  # type: ignore[arg-type]
         confidence=src.confidence if confidence is None and src is not None else (confidence or 0.0),
-        valid=valid, notes=[*notes, *extra], provenance=list(src.provenance) if src is not None else [],
+        valid=valid, notes=all_notes, provenance=src.provenance if src is not None else [],
     )
 
 
@@ -130,26 +130,28 @@ def normalize_field(name: str, raw: str | None, *, locale: str | None, currency:
     return _header(name, src, locale, currency, country, cfg)[0]
 
 
+def _line_value(attr: str, raw: str | None, locale: str | None, currency: str | None,
+                notes: list[str]) -> Decimal | None:
+    if raw is None or not raw.strip():
+        return None
+    res = parse_amount(raw, locale, None, False) if attr == "quantity" else parse_amount(raw, locale, currency)
+    if res.notes:
+        notes.extend(f"{attr}: {n}" for n in res.notes)
+    if not res.valid:
+        notes.append(f"{attr}: invalid")
+    return res.value
+
+
 def _line_items(ex: Extraction, locale: str | None, currency: str | None) -> list[NormalizedLineItem]:
     out: list[NormalizedLineItem] = []
     for i, item in enumerate(ex.line_items, start=1):
         notes: list[str] = []
-        values: dict[str, Decimal | None] = {}
-        for attr, parse in (("quantity", lambda r: parse_quantity(r, locale)),
-                            ("unit_price", lambda r: parse_amount(r, locale, currency)),
-                            ("amount", lambda r: parse_amount(r, locale, currency))):
-            raw = getattr(item, attr)
-            if raw is None or not str(raw).strip():
-                values[attr] = None
-                continue
-            res = parse(raw)
-            values[attr] = res.value
-            notes.extend(f"{attr}: {n}" for n in res.notes)
-            if not res.valid:
-                notes.append(f"{attr}: invalid")
-        out.append(NormalizedLineItem(line_no=i, description=" ".join((item.description or "").split()) or None,
-                                      quantity=values["quantity"], unit_price=values["unit_price"],
-                                      amount=values["amount"], notes=notes))
+        qty = _line_value("quantity", item.quantity, locale, currency, notes)
+        price = _line_value("unit_price", item.unit_price, locale, currency, notes)
+        amount = _line_value("amount", item.amount, locale, currency, notes)
+        out.append(NormalizedLineItem(
+            line_no=i, description=" ".join((item.description or "").split()) or None, quantity=qty,
+            unit_price=price, amount=amount, sku=None, notes=notes))
     return out
 
 

@@ -63,3 +63,20 @@ def test_amount_round_trip_through_babel_formatting(value: Decimal, locale: str)
 
     raw = format_decimal(value, format="#,##0.00", locale=locale)
     assert parse_amount(raw, locale, "EUR").value == value
+
+
+NUMBERISH = st.text(alphabet="0123456789.,-' ", min_size=1, max_size=16)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(NUMBERISH, st.decimals(min_value=-10**9, max_value=10**9, places=2).map(str)),
+       st.sampled_from([None, "en_US", "de_DE"]), st.sampled_from([None, "EUR", "JPY", "KWD"]), st.booleans())
+def test_fast_paths_agree_with_the_general_parser(raw: str, locale: str | None, hint: str | None,
+                                                  money: bool) -> None:
+    from pipeline.normalize.amounts import _parse_general
+
+    fast = parse_amount.__wrapped__(raw, locale, hint, money)
+    general = _parse_general(raw, locale, hint, money)
+    assert (fast.value, fast.valid) == (general.value, general.valid)
+    if fast.value is not None:
+        assert str(fast.value) == str(general.value)
