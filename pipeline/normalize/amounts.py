@@ -215,14 +215,14 @@ def _parse_general(raw: str, locale: str | None, currency_hint: str | None, mone
 
 
 def _plain(m: re.Match[str], currency_hint: str | None, money: bool) -> AmountResult | None:
-    sign, whole, frac = m.group(1), m.group(2), m.group(3) or ""
+    sign, whole, frac = m.groups("")
     if money:
-        precision = currency_precision(currency_hint)
+        precision = currency_precision(currency_hint) if currency_hint else 2
         if len(frac) > precision:
             return None  # the general path notes the extra decimals
         frac = frac.ljust(precision, "0")
     value = Decimal(f"{sign}{whole}.{frac}" if frac else f"{sign}{whole}")
-    return AmountResult(value, None, (), True)
+    return AmountResult(abs(value) if value.is_zero() else value, None, (), True)  # no "-0"
 
 
 def _grouped(m: re.Match[str], currency_hint: str | None, money: bool) -> AmountResult | None:
@@ -233,7 +233,8 @@ def _grouped(m: re.Match[str], currency_hint: str | None, money: bool) -> Amount
             return None
         frac = frac.ljust(precision, "0")
     whole = m.group(2).replace(m.group(3), "")
-    return AmountResult(Decimal(f"{m.group(1)}{whole}.{frac}" if frac else f"{m.group(1)}{whole}"), None, (), True)
+    value = Decimal(f"{m.group(1)}{whole}.{frac}" if frac else f"{m.group(1)}{whole}")
+    return AmountResult(abs(value) if value.is_zero() else value, None, (), True)
 
 
 def parse_quantity(raw: str | None, locale: str | None = None) -> AmountResult:

@@ -57,7 +57,8 @@ def _field(name: str, src: ExtractedField | None, value_type: str, raw: str | No
 
 
 def _present(f: ExtractedField | None) -> bool:
-    return f is not None and f.status == FieldStatus.found and f.value is not None and f.value.strip() != ""
+    return f is not None and f.value is not None and f.status is FieldStatus.found and not f.value.isspace() \
+        and f.value != ""
 
 
 def _vendor(ex: Extraction, ref: RefView, cfg: NormalizeConfig) -> tuple[VendorMatch, VendorRecord | None]:

@@ -92,3 +92,8 @@ def test_currency_to_iso(raw: str, hint: str | None, code: str) -> None:
 def test_currency_unresolvable(raw: str) -> None:
     res = normalize_currency(raw)
     assert not res.valid and res.code is None and res.notes
+
+
+@pytest.mark.parametrize("raw", ["-0", "-0.00", "-0,000.00", "(0.00)"])
+def test_negative_zero_is_zero(raw: str) -> None:
+    assert parse_amount(raw).text in ("0", "0.00")
