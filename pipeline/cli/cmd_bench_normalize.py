@@ -23,7 +23,11 @@ def register(app: typer.Typer) -> None:
         from pipeline.normalize.bench import run_bench
 
         res = run_bench(documents, vendors, unique=not repeat, rounds=rounds)
-        emit(res.as_dict(), as_json,
-             f"{res.docs_per_s:,.0f} documents/s per core (CPU time, best of {res.rounds}; median "
-             f"{res.docs_per_s_median:,.0f}; wall {res.wall_docs_per_s:,.0f}/s at load {res.load_average_1m}), "
-             f"{res.documents} documents, {res.vendors} vendors, unique inputs: {res.unique_inputs}")
+        emit(
+            res.as_dict(),
+            as_json,
+            f"{res.docs_per_s:,.0f} documents/s per core (CPU time, best of {res.rounds}; median "
+            f"{res.docs_per_s_median:,.0f}; wall {res.wall_docs_per_s:,.0f}/s at load "
+            f"{res.load_average_1m}), "
+            f"{res.documents} documents, {res.vendors} vendors, unique inputs: {res.unique_inputs}",
+        )

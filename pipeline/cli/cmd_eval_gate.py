@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -25,15 +26,20 @@ def register(app: typer.Typer) -> None:
 
     @grp.command("gate")
     def eval_gate(
-        file: Path = typer.Argument(..., help='JSONL of {"extraction": {...}, "truth": {...}} lines.'),
-        policy_path: Path | None = typer.Option(None, "--policy", help="Policy YAML (default: settings)."),
+        file: Annotated[Path, typer.Argument(help='JSONL of {"extraction": {...}, "truth": {...}} lines.')],
+        policy_path: Annotated[
+            Path | None, typer.Option("--policy", help="Policy YAML (default: settings).")
+        ] = None,
         locale: str | None = typer.Option(None, help="Locale for documents of unknown vendors (e.g. en_MY)."),
         today: str | None = typer.Option(None, help="YYYY-MM-DD: also check date windows against this day."),
-        use_db: bool = typer.Option(False, "--db", help="Use reference data from the database and run "
-                                                        "every rule except duplicates."),
+        use_db: bool = typer.Option(
+            False, "--db", help="Use reference data from the database and run every rule except duplicates."
+        ),
         target: float = typer.Option(0.995, help="Precision the chosen threshold must reach."),
         limit: int | None = typer.Option(None, help="Only the first N lines."),
-        plot: Path | None = typer.Option(None, help="PNG path (default <home>/eval/gate_curve.png)."),
+        plot: Annotated[
+            Path | None, typer.Option(help="PNG path (default <home>/eval/gate_curve.png).")
+        ] = None,
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
         """Precision of auto-approved fields/documents and straight-through rate across thresholds."""
@@ -66,8 +72,11 @@ def register(app: typer.Typer) -> None:
                 ref = RefDataRepository(make_engine(settings.db_url)).snapshot()
             except SQLAlchemyError as exc:
                 fail(f"reference data unavailable: {exc.__class__.__name__}")
-            rules = {r.rule.id for r in policy.rules} - {"duplicates.invoice"} - ({"dates.window"} if not today
-                                                                                   else set())
+            rules = (
+                {r.rule.id for r in policy.rules}
+                - {"duplicates.invoice"}
+                - ({"dates.window"} if not today else set())
+            )
         rows, skipped = read_jsonl(file, limit)
         if not rows:
             fail(f"{file}: no usable lines" + (f" ({skipped[0]})" if skipped else ""))
@@ -77,14 +86,20 @@ def register(app: typer.Typer) -> None:
         png = plot_curve(report, plot or settings.home / "eval" / "gate_curve.png")
         data = {**report.as_dict(), "plot": str(png), "policy": policy.ref.model_dump()}
         c = report.chosen
-        human = [f"documents: {report.documents} (skipped lines: {len(skipped)})",
-                 f"rules: {', '.join(report.rules)}"]
+        human = [
+            f"documents: {report.documents} (skipped lines: {len(skipped)})",
+            f"rules: {', '.join(report.rules)}",
+        ]
         if c is None:
-            human.append(f"no threshold reaches precision {target} on this data: keep documents with a person")
+            human.append(
+                f"no threshold reaches precision {target} on this data: keep documents with a person"
+            )
         else:
-            human.append(f"chosen threshold {c.threshold}: straight-through {c.straight_through:.1%}, "
-                         f"field precision {c.field_precision} (95% lower bound {c.field_precision_lower95}), "
-                         f"document precision {c.document_precision}, {c.auto_documents} auto-approved")
+            human.append(
+                f"chosen threshold {c.threshold}: straight-through {c.straight_through:.1%}, "
+                f"field precision {c.field_precision} (95% lower bound {c.field_precision_lower95}), "
+                f"document precision {c.document_precision}, {c.auto_documents} auto-approved"
+            )
         if report.field_errors:
             human.append("field errors: " + ", ".join(f"{k} {v}" for k, v in report.field_errors.items()))
         human.append(f"plot: {png}")

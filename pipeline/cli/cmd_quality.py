@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -13,11 +14,11 @@ from pipeline.cli.output import emit, fail
 def register(app: typer.Typer) -> None:
     @app.command("quality")
     def quality(
-        file: Path = typer.Argument(..., help="JSONL of NormalizedDocuments (or envelopes/decisions holding them)."),
+        file: Annotated[Path, typer.Argument(help="JSONL of NormalizedDocuments (or envelopes/decisions).")],
         last: int | None = typer.Option(None, help="Only the last N records (the recent window)."),
         today: str | None = typer.Option(None, help="YYYY-MM-DD for the date window (default: today)."),
         max_age_days: int = typer.Option(365, help="Oldest document date expected in the window."),
-        metrics: Path | None = typer.Option(None, help="Also write Prometheus text metrics to this file."),
+        metrics: Annotated[Path | None, typer.Option(help="Also write Prometheus text metrics here.")] = None,
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
         """Null rates, ranges, formats, currency set and date windows of normalized documents."""
@@ -37,9 +38,14 @@ def register(app: typer.Typer) -> None:
         if metrics:
             metrics.parent.mkdir(parents=True, exist_ok=True)
             metrics.write_text(prometheus_text(report))
-        rows = [f"{'ok  ' if o.success else 'FAIL'} {o.expectation}({o.column or ''})  observed={o.observed}"
-                + (f" unexpected={o.unexpected_percent:.1f}%" if o.unexpected_percent else "")
-                for o in report.outcomes]
-        head = (f"{report.records} records, {sum(not o.success for o in report.outcomes)} of "
-                f"{len(report.outcomes)} expectations failing" + (f", {len(skipped)} lines skipped" if skipped else ""))
+        rows = [
+            f"{'ok  ' if o.success else 'FAIL'} {o.expectation}({o.column or ''})  observed={o.observed}"
+            + (f" unexpected={o.unexpected_percent:.1f}%" if o.unexpected_percent else "")
+            for o in report.outcomes
+        ]
+        head = (
+            f"{report.records} records, {sum(not o.success for o in report.outcomes)} of "
+            f"{len(report.outcomes)} expectations failing"
+            + (f", {len(skipped)} lines skipped" if skipped else "")
+        )
         emit(report.as_dict(), as_json, "\n".join([head, *rows]))

@@ -40,7 +40,7 @@ class GateContext:
         except InvalidOperation:
             return None
 
-    def date(self, name: str) -> date | None:
+    def date_of(self, name: str) -> date | None:
         v = self.value(name)
         try:
             return date.fromisoformat(v) if v else None
@@ -49,7 +49,7 @@ class GateContext:
 
     @property
     def doc_date(self) -> date | None:
-        return next((d for d in (self.date(n) for n in DOC_DATE_FIELDS) if d is not None), None)
+        return next((d for d in (self.date_of(n) for n in DOC_DATE_FIELDS) if d is not None), None)
 
     @property
     def invoice_number(self) -> str | None:
@@ -59,6 +59,11 @@ class GateContext:
 def index_entry(document_id: str, doc: NormalizedDocument) -> DocumentIndexEntry:
     """The duplicate-detection key of a document (what the document index stores)."""
     ctx = GateContext(doc=doc, today=date.min, document_id=document_id)
-    return DocumentIndexEntry(document_id=document_id, vendor_id=doc.vendor.vendor_id if doc.vendor else None,
-                              invoice_number=ctx.invoice_number, amount=ctx.amount("total"), doc_date=ctx.doc_date,
-                              currency=doc.currency)
+    return DocumentIndexEntry(
+        document_id=document_id,
+        vendor_id=doc.vendor.vendor_id if doc.vendor else None,
+        invoice_number=ctx.invoice_number,
+        amount=ctx.amount("total"),
+        doc_date=ctx.doc_date,
+        currency=doc.currency,
+    )

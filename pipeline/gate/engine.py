@@ -3,6 +3,7 @@ outcome follows from the failed rules' severities. Pure: same context and policy
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 
@@ -10,29 +11,47 @@ from pipeline.contracts import Decision, NormalizedDocument, Outcome, RuleResult
 from pipeline.gate.context import GateContext
 from pipeline.gate.po_match import MatchTolerance, match_po
 from pipeline.gate.policy import Policy
-from pipeline.gate.rules.base import Check
+from pipeline.gate.rules.base import Check, Params
 from pipeline.refdata.records import DocumentIndexEntry, PORecord, VendorRecord
 
 
-def build_context(doc: NormalizedDocument, policy: Policy, *, today: date, document_id: str = "",
-                  vendor: VendorRecord | None = None, po: PORecord | None = None,
-                  duplicates: tuple[DocumentIndexEntry, ...] = ()) -> GateContext:
+def build_context(
+    doc: NormalizedDocument,
+    policy: Policy,
+    *,
+    today: date,
+    document_id: str = "",
+    vendor: VendorRecord | None = None,
+    po: PORecord | None = None,
+    duplicates: tuple[DocumentIndexEntry, ...] = (),
+) -> GateContext:
     """Gather the context, computing the PO match once (rules read it, the decision carries it)."""
-    ctx = GateContext(doc=doc, today=today, document_id=document_id, vendor=vendor, po=po, duplicates=duplicates)
+    ctx = GateContext(
+        doc=doc, today=today, document_id=document_id, vendor=vendor, po=po, duplicates=duplicates
+    )
     if po is not None and doc.kind.value == "invoice":
         p = policy.params("po.two_way")
-        tol = MatchTolerance(price_pct=Decimal(str(p["price_tolerance_pct"])),
-                             quantity_pct=Decimal(str(p["quantity_tolerance_pct"])),
-                             amount_abs=Decimal(str(p["amount_tolerance"])))
+        tol = MatchTolerance(
+            price_pct=Decimal(str(p["price_tolerance_pct"])),
+            quantity_pct=Decimal(str(p["quantity_tolerance_pct"])),
+            amount_abs=Decimal(str(p["amount_tolerance"])),
+        )
         sub = ctx.amount("subtotal")
         if sub is None and ctx.amount("total") is not None:
             sub = ctx.amount("total") - (ctx.amount("tax") or Decimal(0))  # type: ignore[operator]
-        ctx = GateContext(doc=doc, today=today, document_id=document_id, vendor=vendor, po=po,
-                          po_match=match_po(doc, po, sub, tol), duplicates=duplicates)
+        ctx = GateContext(
+            doc=doc,
+            today=today,
+            document_id=document_id,
+            vendor=vendor,
+            po=po,
+            po_match=match_po(doc, po, sub, tol),
+            duplicates=duplicates,
+        )
     return ctx
 
 
-def _run(check_fn, ctx: GateContext, params) -> Check:  # type: ignore[no-untyped-def]
+def _run(check_fn: Callable[[GateContext, Params], Check], ctx: GateContext, params: Params) -> Check:
     try:
         return check_fn(ctx, params)
     except (ArithmeticError, ValueError, TypeError, KeyError) as exc:
@@ -50,9 +69,17 @@ def decide(ctx: GateContext, policy: Policy) -> Decision:
             check = Check(True, f"Not applicable to {ctx.doc.kind.value} documents.")
         else:
             check = _run(rule.check, ctx, cr.params)
-        reasons.append(RuleResult(rule_id=rule.id, description=rule.description, severity=cr.severity,
-                                  passed=check.passed, message=check.message, fields=list(check.fields),
-                                  details=check.details))
+        reasons.append(
+            RuleResult(
+                rule_id=rule.id,
+                description=rule.description,
+                severity=cr.severity,
+                passed=check.passed,
+                message=check.message,
+                fields=list(check.fields),
+                details=check.details,
+            )
+        )
     failed = {r.severity for r in reasons if not r.passed}
     if Severity.reject in failed:
         outcome, approvals = Outcome.rejected, 0
@@ -60,5 +87,11 @@ def decide(ctx: GateContext, policy: Policy) -> Decision:
         outcome, approvals = Outcome.exception, 2 if Severity.dual in failed else 1
     else:
         outcome, approvals = Outcome.auto_approved, 0
-    return Decision(outcome=outcome, reasons=reasons, policy=policy.ref, required_approvals=approvals,
-                    po_match=ctx.po_match, document=ctx.doc)
+    return Decision(
+        outcome=outcome,
+        reasons=reasons,
+        policy=policy.ref,
+        required_approvals=approvals,
+        po_match=ctx.po_match,
+        document=ctx.doc,
+    )

@@ -28,7 +28,13 @@ from pipeline.normalize.document import normalize_extraction, normalize_field
 from pipeline.refdata.snapshot import RefSnapshot
 
 # Rules that need neither reference data nor history nor a calendar: the default for evaluation.
-INTRINSIC_RULES = {"fields.required", "fields.valid", "amounts.totals", "amounts.line_items", "currency.allowed"}
+INTRINSIC_RULES = {
+    "fields.required",
+    "fields.valid",
+    "amounts.totals",
+    "amounts.line_items",
+    "currency.allowed",
+}
 
 
 @dataclass(frozen=True)
@@ -71,9 +77,15 @@ class EvalReport:
     field_errors: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"documents": self.documents, "skipped": self.skipped, "target_precision": self.target_precision,
-                "rules": self.rules, "chosen": asdict(self.chosen) if self.chosen else None,
-                "field_errors": self.field_errors, "curve": [asdict(p) for p in self.curve]}
+        return {
+            "documents": self.documents,
+            "skipped": self.skipped,
+            "target_precision": self.target_precision,
+            "rules": self.rules,
+            "chosen": asdict(self.chosen) if self.chosen else None,
+            "field_errors": self.field_errors,
+            "curve": [asdict(p) for p in self.curve],
+        }
 
 
 def canonical_text(value: str | None) -> str | None:
@@ -90,23 +102,44 @@ def _correct(doc: NormalizedDocument, name: str, truth_raw: str | None, cfg: Nor
     return truth.value is not None and got.value == truth.value
 
 
-def evaluate_item(line: int, ex: Extraction, truth: dict[str, Any], policy: Policy, ref: RefSnapshot,
-                  cfg: NormalizeConfig, today: date) -> ItemResult:
+def evaluate_item(
+    line: int,
+    ex: Extraction,
+    truth: dict[str, Any],
+    policy: Policy,
+    ref: RefSnapshot,
+    cfg: NormalizeConfig,
+    today: date,
+) -> ItemResult:
     doc = normalize_extraction(ex, ref, cfg)
     po_field = doc.fields.get("po_number")
-    ctx = build_context(doc, policy, today=today, vendor=ref.vendor(doc.vendor.vendor_id if doc.vendor else None),
-                        po=ref.purchase_order(po_field.value) if po_field is not None and po_field.value else None)
+    ctx = build_context(
+        doc,
+        policy,
+        today=today,
+        vendor=ref.vendor(doc.vendor.vendor_id if doc.vendor else None),
+        po=ref.purchase_order(po_field.value) if po_field is not None and po_field.value else None,
+    )
     decision = decide(ctx, policy)
     ungrounded_fails = bool(policy.params("fields.confidence").get("ungrounded_fails", True))
     gated = gated_fields(doc)
     confidences = [0.0 if ungrounded_fails and is_ungrounded(f) else f.confidence for f in gated.values()]
     outcomes = tuple(
-        FieldOutcome(name, 0.0 if ungrounded_fails and is_ungrounded(doc.fields[name]) else doc.fields[name].confidence,
-                     _correct(doc, name, truth.get(name), cfg))
-        for name in sorted(truth) if name in doc.fields and doc.fields[name].value is not None)
-    return ItemResult(line=line, base_pass=decision.outcome == Outcome.auto_approved,
-                      min_confidence=min(confidences, default=1.0), fields=outcomes,
-                      failed_rules=tuple(r.rule_id for r in decision.reasons if not r.passed))
+        FieldOutcome(
+            name,
+            0.0 if ungrounded_fails and is_ungrounded(doc.fields[name]) else doc.fields[name].confidence,
+            _correct(doc, name, truth.get(name), cfg),
+        )
+        for name in sorted(truth)
+        if name in doc.fields and doc.fields[name].value is not None
+    )
+    return ItemResult(
+        line=line,
+        base_pass=decision.outcome == Outcome.auto_approved,
+        min_confidence=min(confidences, default=1.0),
+        fields=outcomes,
+        failed_rules=tuple(r.rule_id for r in decision.reasons if not r.passed),
+    )
 
 
 def wilson_lower(successes: int, n: int, z: float = 1.96) -> float | None:
@@ -127,12 +160,15 @@ def curve_point(items: Sequence[ItemResult], t: float) -> CurvePoint:
     all_fields = [f for it in items for f in it.fields]
     level = [f for f in all_fields if f.confidence >= t]
     return CurvePoint(
-        threshold=round(t, 4), straight_through=round(len(auto) / len(items), 4) if items else 0.0,
+        threshold=round(t, 4),
+        straight_through=round(len(auto) / len(items), 4) if items else 0.0,
         auto_documents=len(auto),
         document_precision=round(sum(all(f.correct for f in it.fields) for it in auto) / len(auto), 4)
-        if auto else None,
+        if auto
+        else None,
         field_precision=round(correct / len(fields), 4) if fields else None,
-        field_precision_lower95=wilson_lower(correct, len(fields)), auto_fields=len(fields),
+        field_precision_lower95=wilson_lower(correct, len(fields)),
+        auto_fields=len(fields),
         field_level_precision=round(sum(f.correct for f in level) / len(level), 4) if level else None,
         field_level_coverage=round(len(level) / len(all_fields), 4) if all_fields else 0.0,
     )
@@ -141,15 +177,21 @@ def curve_point(items: Sequence[ItemResult], t: float) -> CurvePoint:
 def choose_threshold(points: Sequence[CurvePoint], target: float = 0.995) -> CurvePoint | None:
     """The threshold with the most straight-through documents whose auto-approved fields AND documents meet
     the precision target (ties: the higher, safer threshold)."""
-    ok = [p for p in points if p.auto_documents > 0 and (p.field_precision or 0) >= target
-          and (p.document_precision or 0) >= target]
+    ok = [
+        p
+        for p in points
+        if p.auto_documents > 0
+        and (p.field_precision or 0) >= target
+        and (p.document_precision or 0) >= target
+    ]
     if not ok:
         return None
     return max(ok, key=lambda p: (p.straight_through, p.threshold))
 
 
-def read_jsonl(path: Path, limit: int | None = None) -> tuple[list[tuple[int, Extraction, dict[str, Any]]],
-                                                                 list[str]]:
+def read_jsonl(
+    path: Path, limit: int | None = None
+) -> tuple[list[tuple[int, Extraction, dict[str, Any]]], list[str]]:
     rows: list[tuple[int, Extraction, dict[str, Any]]] = []
     skipped: list[str] = []
     with path.open(encoding="utf-8") as fh:
@@ -170,9 +212,17 @@ def read_jsonl(path: Path, limit: int | None = None) -> tuple[list[tuple[int, Ex
     return rows, skipped
 
 
-def run_eval(rows: Iterable[tuple[int, Extraction, dict[str, Any]]], policy: Policy, ref: RefSnapshot,
-             cfg: NormalizeConfig, today: date, *, rules: set[str] | None = None, target: float = 0.995,
-             steps: int = 101) -> EvalReport:
+def run_eval(
+    rows: Iterable[tuple[int, Extraction, dict[str, Any]]],
+    policy: Policy,
+    ref: RefSnapshot,
+    cfg: NormalizeConfig,
+    today: date,
+    *,
+    rules: set[str] | None = None,
+    target: float = 0.995,
+    steps: int = 101,
+) -> EvalReport:
     base = policy.only((rules or INTRINSIC_RULES) - {"fields.confidence"})
     items = [evaluate_item(n, ex, truth, base, ref, cfg, today) for n, ex, truth in rows]
     points = [curve_point(items, i / (steps - 1)) for i in range(steps)]
@@ -181,9 +231,14 @@ def run_eval(rows: Iterable[tuple[int, Extraction, dict[str, Any]]], policy: Pol
         for f in it.fields:
             if not f.correct:
                 errors[f.name] = errors.get(f.name, 0) + 1
-    return EvalReport(documents=len(items), curve=points, chosen=choose_threshold(points, target),
-                      target_precision=target, rules=sorted((rules or INTRINSIC_RULES) | {"fields.confidence"}),
-                      field_errors=dict(sorted(errors.items())))
+    return EvalReport(
+        documents=len(items),
+        curve=points,
+        chosen=choose_threshold(points, target),
+        target_precision=target,
+        rules=sorted((rules or INTRINSIC_RULES) | {"fields.confidence"}),
+        field_errors=dict(sorted(errors.items())),
+    )
 
 
 def plot_curve(report: EvalReport, path: Path) -> Path:
@@ -195,20 +250,31 @@ def plot_curve(report: EvalReport, path: Path) -> Path:
     xs = [p.threshold for p in report.curve]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
     ax1.plot(xs, [p.straight_through for p in report.curve], label="straight-through rate")
-    ax1.plot(xs, [p.field_precision if p.field_precision is not None else float("nan") for p in report.curve],
-             label="precision of auto-approved fields")
-    ax1.plot(xs, [p.document_precision if p.document_precision is not None else float("nan")
-                  for p in report.curve], label="precision of auto-approved documents", linestyle="--")
+    ax1.plot(
+        xs,
+        [p.field_precision if p.field_precision is not None else float("nan") for p in report.curve],
+        label="precision of auto-approved fields",
+    )
+    ax1.plot(
+        xs,
+        [p.document_precision if p.document_precision is not None else float("nan") for p in report.curve],
+        label="precision of auto-approved documents",
+        linestyle="--",
+    )
     ax1.axhline(report.target_precision, color="grey", linewidth=0.8, linestyle=":")
     if report.chosen:
-        ax1.axvline(report.chosen.threshold, color="red", linewidth=0.8, label=f"chosen t={report.chosen.threshold}")
+        ax1.axvline(
+            report.chosen.threshold, color="red", linewidth=0.8, label=f"chosen t={report.chosen.threshold}"
+        )
     ax1.set_xlabel("confidence threshold")
     ax1.set_ylim(0, 1.02)
     ax1.legend(loc="lower left", fontsize=8)
     ax1.set_title(f"Gate calibration ({report.documents} documents)")
-    ax2.plot([p.straight_through for p in report.curve],
-             [p.field_precision if p.field_precision is not None else float("nan") for p in report.curve],
-             marker=".")
+    ax2.plot(
+        [p.straight_through for p in report.curve],
+        [p.field_precision if p.field_precision is not None else float("nan") for p in report.curve],
+        marker=".",
+    )
     ax2.axhline(report.target_precision, color="grey", linewidth=0.8, linestyle=":")
     ax2.set_xlabel("straight-through rate")
     ax2.set_ylabel("field precision (auto-approved)")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from rapidfuzz import fuzz
 
@@ -27,8 +27,9 @@ class MatchTolerance:
     description_score: float = 80.0
 
 
-def _pair(items: list[NormalizedLineItem], po: PORecord,
-          tol: MatchTolerance) -> list[tuple[NormalizedLineItem, POLineRecord | None, str]]:
+def _pair(
+    items: list[NormalizedLineItem], po: PORecord, tol: MatchTolerance
+) -> list[tuple[NormalizedLineItem, POLineRecord | None, str]]:
     free = list(po.lines)
     out: list[tuple[NormalizedLineItem, POLineRecord | None, str]] = []
     for item in items:
@@ -38,8 +39,14 @@ def _pair(items: list[NormalizedLineItem], po: PORecord,
             found = next((ln for ln in free if ln.sku and ln.sku.upper() == item.sku.upper()), None)
             how = "sku" if found else how
         if found is None and item.description:
-            scored = sorted(((fuzz.token_set_ratio(item.description.lower(), (ln.description or "").lower()), -i, ln)
-                             for i, ln in enumerate(free)), key=lambda t: (t[0], t[1]), reverse=True)
+            scored = sorted(
+                (
+                    (fuzz.token_set_ratio(item.description.lower(), (ln.description or "").lower()), -i, ln)
+                    for i, ln in enumerate(free)
+                ),
+                key=lambda t: (t[0], t[1]),
+                reverse=True,
+            )
             if scored and scored[0][0] >= tol.description_score:
                 found, how = scored[0][2], "description"
         if found is None and len(items) == 1 and len(free) == 1:
@@ -54,21 +61,33 @@ def _within(actual: Decimal, expected: Decimal, pct: Decimal) -> bool:
     return abs(actual - expected) <= abs(expected) * pct / HUNDRED
 
 
-def match_po(doc: NormalizedDocument, po: PORecord, subtotal: Decimal | None,
-             tol: MatchTolerance = MatchTolerance()) -> POMatch:
+def match_po(
+    doc: NormalizedDocument, po: PORecord, subtotal: Decimal | None, tol: MatchTolerance = MatchTolerance()
+) -> POMatch:
     """Compare the invoice with the PO (and its receipts); details say why per line."""
     if not doc.line_items:
         if subtotal is None:
-            return POMatch(po_number=po.po_number, status="unmatched",
-                           details={"reason": "no line items and no subtotal to compare"})
+            return POMatch(
+                po_number=po.po_number,
+                status="unmatched",
+                details={"reason": "no line items and no subtotal to compare"},
+            )
         ok = subtotal <= po.total + tol.amount_abs
-        return POMatch(po_number=po.po_number, status="matched" if ok else "unmatched", three_way=False,
-                       details={"level": "header", "invoice_subtotal": str(subtotal), "po_total": str(po.total)})
+        return POMatch(
+            po_number=po.po_number,
+            status="matched" if ok else "unmatched",
+            three_way=False,
+            details={"level": "header", "invoice_subtotal": str(subtotal), "po_total": str(po.total)},
+        )
     lines: list[dict[str, Any]] = []
     ok_2way = ok_3way = 0
     for item, line, how in _pair(doc.line_items, po, tol):
-        entry: dict[str, Any] = {"invoice_line": item.line_no, "po_line": line.line_no if line else None,
-                                 "paired_by": how, "problems": []}
+        entry: dict[str, Any] = {
+            "invoice_line": item.line_no,
+            "po_line": line.line_no if line else None,
+            "paired_by": how,
+            "problems": [],
+        }
         if line is None:
             entry["problems"].append("no matching PO line")
             lines.append(entry)
@@ -91,7 +110,18 @@ def match_po(doc: NormalizedDocument, po: PORecord, subtotal: Decimal | None,
             entry["not_received"] = f"invoiced {qty} but received {received}"
         lines.append(entry)
     n = len(lines)
-    status = "matched" if ok_2way == n else "partial" if ok_2way else "unmatched"
-    return POMatch(po_number=po.po_number, status=status, three_way=status == "matched" and ok_3way == n,
-                   details={"level": "line", "lines": lines, "matched_lines": ok_2way,
-                            "received_lines": ok_3way, "invoice_lines": n})
+    status: Literal["matched", "partial", "unmatched"] = (
+        "matched" if ok_2way == n else "partial" if ok_2way else "unmatched"
+    )
+    return POMatch(
+        po_number=po.po_number,
+        status=status,
+        three_way=status == "matched" and ok_3way == n,
+        details={
+            "level": "line",
+            "lines": lines,
+            "matched_lines": ok_2way,
+            "received_lines": ok_3way,
+            "invoice_lines": n,
+        },
+    )

@@ -57,14 +57,20 @@ class Policy:
 
     def with_params(self, rule_id: str, **params: Any) -> Policy:
         """A copy with some parameters of one rule replaced (threshold sweeps in `docpipe eval gate`)."""
-        rules = tuple(ConfiguredRule(r.rule, r.enabled, r.severity, {**r.params, **params})
-                      if r.rule.id == rule_id else r for r in self.rules)
+        rules = tuple(
+            ConfiguredRule(r.rule, r.enabled, r.severity, {**r.params, **params})
+            if r.rule.id == rule_id
+            else r
+            for r in self.rules
+        )
         return Policy(self.ref, rules, self.description, self.source)
 
     def only(self, rule_ids: set[str]) -> Policy:
         """A copy with every other rule switched off (evaluation without reference data)."""
-        rules = tuple(ConfiguredRule(r.rule, r.enabled and r.rule.id in rule_ids, r.severity, r.params)
-                      for r in self.rules)
+        rules = tuple(
+            ConfiguredRule(r.rule, r.enabled and r.rule.id in rule_ids, r.severity, r.params)
+            for r in self.rules
+        )
         return Policy(self.ref, rules, self.description, self.source)
 
     def params(self, rule_id: str) -> Mapping[str, Any]:
@@ -93,10 +99,16 @@ def parse_policy(text: str, origin: str = "<policy>") -> Policy:
         unknown_params = sorted(set(s.params) - set(rule.defaults))
         if unknown_params:
             raise PolicyError(f"{origin}: rule {rule.id}: unknown parameter(s) {', '.join(unknown_params)}")
-        configured.append(ConfiguredRule(rule, s.enabled, s.severity or rule.severity, {**rule.defaults, **s.params}))
+        configured.append(
+            ConfiguredRule(rule, s.enabled, s.severity or rule.severity, {**rule.defaults, **s.params})
+        )
     checksum = hashlib.sha256(text.encode()).hexdigest()
-    return Policy(PolicyRef(name=pf.name, version=pf.version, checksum=checksum), tuple(configured),
-                  pf.description, text)
+    return Policy(
+        PolicyRef(name=pf.name, version=pf.version, checksum=checksum),
+        tuple(configured),
+        pf.description,
+        text,
+    )
 
 
 def load_policy(path: Path | None = None) -> Policy:

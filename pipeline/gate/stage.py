@@ -37,8 +37,12 @@ def _submission_day(event: Envelope[NormalizedDocument]) -> date:
     return event.submitted_at.date()
 
 
-def make_stage(refdata: Callable[[], RefSnapshot], history: DocumentHistory, policy: Policy,
-               today: Callable[[Envelope[NormalizedDocument]], date] = _submission_day) -> StageSpec:
+def make_stage(
+    refdata: Callable[[], RefSnapshot],
+    history: DocumentHistory,
+    policy: Policy,
+    today: Callable[[Envelope[NormalizedDocument]], date] = _submission_day,
+) -> StageSpec:
     spec: StageSpec
 
     def handle(event: Envelope[NormalizedDocument]) -> Sequence[Emit]:
@@ -52,8 +56,15 @@ def make_stage(refdata: Callable[[], RefSnapshot], history: DocumentHistory, pol
         vendor = ref.vendor(doc.vendor.vendor_id if doc.vendor else None)
         po_field = doc.fields.get("po_number")
         po = ref.purchase_order(po_field.value) if po_field is not None and po_field.value else None
-        ctx = build_context(doc, policy, today=today(event), document_id=event.document_id, vendor=vendor, po=po,
-                            duplicates=duplicates)
+        ctx = build_context(
+            doc,
+            policy,
+            today=today(event),
+            document_id=event.document_id,
+            vendor=vendor,
+            po=po,
+            duplicates=duplicates,
+        )
         decision = decide(ctx, policy)
         try:
             history.record_document(entry, doc.kind.value)
@@ -61,9 +72,15 @@ def make_stage(refdata: Callable[[], RefSnapshot], history: DocumentHistory, pol
             raise TransientError(f"document index unavailable: {exc.__class__.__name__}") from None
         return [Emit(DECIDED, event.follow(DECIDED, decision, spec.producer))]
 
-    spec = StageSpec(name=STAGE, version=VERSION, input_topic=NORMALIZED, input_model=NormalizedDocument,
-                     handler=handle, description="Policy decision with every rule evaluated.",
-                     output_topics=(DECIDED,))
+    spec = StageSpec(
+        name=STAGE,
+        version=VERSION,
+        input_topic=NORMALIZED,
+        input_model=NormalizedDocument,
+        handler=handle,
+        description="Policy decision with every rule evaluated.",
+        output_topics=(DECIDED,),
+    )
     return spec
 
 

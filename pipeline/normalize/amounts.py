@@ -57,8 +57,9 @@ def _groups_ok(int_part: str, sep: str) -> bool:
     return all(len(g) == 3 for g in middle) or all(len(g) == 2 for g in middle)
 
 
-def _parse_core(core: str, locale: str | None, currency: str | None, money: bool,
-                notes: list[str]) -> Decimal | str | None:
+def _parse_core(
+    core: str, locale: str | None, currency: str | None, money: bool, notes: list[str]
+) -> Decimal | str | None:
     """Digits with separators -> Decimal, or an error string."""
     compact = _GROUPING_CHARS.sub("", core)
     if " " in core.strip() or "'" in core or "’" in core:
@@ -93,8 +94,9 @@ def _parse_core(core: str, locale: str | None, currency: str | None, money: bool
         notes.append(f"'{sep}' read as a thousands separator (locale {locale})")
         return _to_decimal(int_part + frac, "")
     if money and currency is not None and currency_precision(currency) < 3:
-        notes.append(f"'{sep}' read as a thousands separator: {currency} has "
-                     f"{currency_precision(currency)} decimals")
+        notes.append(
+            f"'{sep}' read as a thousands separator: {currency} has {currency_precision(currency)} decimals"
+        )
         return _to_decimal(int_part + frac, "")
     return f"ambiguous amount '{core}': '{sep}' may be a thousands or a decimal separator (no locale known)"
 
@@ -110,8 +112,9 @@ def _to_decimal(int_part: str, frac: str) -> Decimal | str:
         return "not a number"
 
 
-def _affixes(prefix: str, suffix: str, hint: str | None, money: bool,
-             notes: list[str]) -> tuple[int, str | None] | str:
+def _affixes(
+    prefix: str, suffix: str, hint: str | None, money: bool, notes: list[str]
+) -> tuple[int, str | None] | str:
     """Signs and currency around the number -> (sign, currency) or an error string."""
     sign_marks = 0
     text = f"{prefix} {suffix}"
@@ -162,8 +165,9 @@ def _affixes(prefix: str, suffix: str, hint: str | None, money: bool,
 
 
 @lru_cache(maxsize=65536)
-def parse_amount(raw: str | None, locale: str | None = None, currency_hint: str | None = None,
-                 money: bool = True) -> AmountResult:
+def parse_amount(
+    raw: str | None, locale: str | None = None, currency_hint: str | None = None, money: bool = True
+) -> AmountResult:
     """Parse one amount (money=True) or quantity (money=False). Pure, cached, never raises."""
     if raw is None or not raw.strip():
         return _bad("no amount given")
@@ -192,7 +196,7 @@ def _parse_general(raw: str, locale: str | None, currency_hint: str | None, mone
         return _bad(f"'{text[:30]}' contains more than one number")
     core = cores[0]
     notes: list[str] = []
-    affixes = _affixes(text[: core.start()], text[core.end():], currency_hint, money, notes)
+    affixes = _affixes(text[: core.start()], text[core.end() :], currency_hint, money, notes)
     if isinstance(affixes, str):
         return _bad(affixes)
     sign, currency = affixes

@@ -11,10 +11,38 @@ from pipeline.normalize.locales import iso_currencies
 
 # Symbols that identify exactly one currency.
 UNIQUE_SYMBOLS: dict[str, str] = {
-    "€": "EUR", "£": "GBP", "₹": "INR", "RM": "MYR", "S$": "SGD", "SG$": "SGD", "US$": "USD", "U$S": "USD",
-    "A$": "AUD", "AU$": "AUD", "C$": "CAD", "CA$": "CAD", "NZ$": "NZD", "HK$": "HKD", "R$": "BRL", "₩": "KRW",
-    "₽": "RUB", "₺": "TRY", "₪": "ILS", "₫": "VND", "₱": "PHP", "฿": "THB", "zł": "PLN", "Kč": "CZK",
-    "Ft": "HUF", "CHF": "CHF", "Fr.": "CHF", "Rp": "IDR", "₴": "UAH", "₦": "NGN", "RMB": "CNY", "MX$": "MXN",
+    "€": "EUR",
+    "£": "GBP",
+    "₹": "INR",
+    "RM": "MYR",
+    "S$": "SGD",
+    "SG$": "SGD",
+    "US$": "USD",
+    "U$S": "USD",
+    "A$": "AUD",
+    "AU$": "AUD",
+    "C$": "CAD",
+    "CA$": "CAD",
+    "NZ$": "NZD",
+    "HK$": "HKD",
+    "R$": "BRL",
+    "₩": "KRW",
+    "₽": "RUB",
+    "₺": "TRY",
+    "₪": "ILS",
+    "₫": "VND",
+    "₱": "PHP",
+    "฿": "THB",
+    "zł": "PLN",
+    "Kč": "CZK",
+    "Ft": "HUF",
+    "CHF": "CHF",
+    "Fr.": "CHF",
+    "Rp": "IDR",
+    "₴": "UAH",
+    "₦": "NGN",
+    "RMB": "CNY",
+    "MX$": "MXN",
 }
 # Symbols shared by several currencies: only a hint in this family can settle them.
 SHARED_SYMBOLS: dict[str, frozenset[str]] = {
@@ -25,9 +53,23 @@ SHARED_SYMBOLS: dict[str, frozenset[str]] = {
     "R": frozenset({"ZAR"}),
 }
 NAMES: dict[str, str] = {
-    "euro": "EUR", "euros": "EUR", "dollar": "USD", "dollars": "USD", "us dollar": "USD", "us dollars": "USD",
-    "pound": "GBP", "pounds": "GBP", "sterling": "GBP", "ringgit": "MYR", "yen": "JPY", "yuan": "CNY",
-    "franc": "CHF", "francs": "CHF", "rupee": "INR", "rupees": "INR", "zloty": "PLN",
+    "euro": "EUR",
+    "euros": "EUR",
+    "dollar": "USD",
+    "dollars": "USD",
+    "us dollar": "USD",
+    "us dollars": "USD",
+    "pound": "GBP",
+    "pounds": "GBP",
+    "sterling": "GBP",
+    "ringgit": "MYR",
+    "yen": "JPY",
+    "yuan": "CNY",
+    "franc": "CHF",
+    "francs": "CHF",
+    "rupee": "INR",
+    "rupees": "INR",
+    "zloty": "PLN",
 }
 
 # Longest first so 'US$' wins over '$' and 'RMB' over 'RM'.
@@ -55,10 +97,18 @@ def resolve_symbol(symbol: str, hint: str | None) -> CurrencyResult:
         if len(family) == 1:
             return CurrencyResult(next(iter(family)), (), True)
         if hint in family:
-            return CurrencyResult(hint, (f"symbol '{symbol}' read as {hint} (the document's currency)",), True)
+            return CurrencyResult(
+                hint, (f"symbol '{symbol}' read as {hint} (the document's currency)",), True
+            )
         options = "/".join(sorted(family))
-        return CurrencyResult(None, (f"symbol '{symbol}' does not identify a currency ({options}...); "
-                                     "no matching document currency",), False)
+        return CurrencyResult(
+            None,
+            (
+                f"symbol '{symbol}' does not identify a currency ({options}...); "
+                "no matching document currency",
+            ),
+            False,
+        )
     return CurrencyResult(None, (f"'{symbol}' is not a known currency symbol or ISO 4217 code",), False)
 
 
@@ -81,5 +131,7 @@ def normalize_currency(raw: str | None, hint: str | None = None) -> CurrencyResu
         code = codes.pop()
         return CurrencyResult(code, (f"currency code {code} taken from '{text}'",), True)
     if len(codes) > 1:
-        return CurrencyResult(None, (f"several currency codes in one field: {', '.join(sorted(codes))}",), False)
+        return CurrencyResult(
+            None, (f"several currency codes in one field: {', '.join(sorted(codes))}",), False
+        )
     return CurrencyResult(None, (f"'{text}' is not a known currency",), False)

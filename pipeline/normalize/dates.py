@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from pipeline.normalize.locales import DateOrder, canonical_locale, date_order
 
@@ -31,9 +31,20 @@ class DateResult(NamedTuple):
 MONTHS = {
     name: i
     for i, names in enumerate(
-        [("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",),
-         ("jun", "june"), ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"),
-         ("oct", "october"), ("nov", "november"), ("dec", "december")],
+        [
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ],
         start=1,
     )
     for name in names
@@ -45,8 +56,10 @@ _RELATIVE = re.compile(
     re.IGNORECASE,
 )
 _LABEL = re.compile(r"^(?:invoice\s+date|date|dated|datum|tarikh|fecha)\s*[:.#]?\s*", re.IGNORECASE)
-_TIME = re.compile(r"[\sT,]+\d{1,2}:\d{2}(?::\d{2})?(?:\.\d+)?\s*(?:[ap]\.?m\.?)?(?:\s*(?:z|[+-]\d{2}:?\d{2}))?$",
-                   re.IGNORECASE)
+_TIME = re.compile(
+    r"[\sT,]+\d{1,2}:\d{2}(?::\d{2})?(?:\.\d+)?\s*(?:[ap]\.?m\.?)?(?:\s*(?:z|[+-]\d{2}:?\d{2}))?$",
+    re.IGNORECASE,
+)
 _NUMERIC = re.compile(r"^(\d{1,4})\s*([./\-\s])\s*(\d{1,2})\s*\2\s*(\d{1,4})\.?$")
 _COMPACT = re.compile(r"^(\d{8})$")
 _D_MON_Y = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)?[\s\-/.,]*([A-Za-z]{3,9})\.?[\s\-/.,]*(\d{4}|\d{2})$")
@@ -88,7 +101,7 @@ def _readings(parts: tuple[str, str, str]) -> dict[DateOrder, tuple[date | None,
     if len(a) == 4:
         orders = ["YMD"]
     elif len(a) <= 2 and len(c) in (2, 4):
-        orders = ["DMY", "MDY"] + (["YMD"] if len(c) == 2 else [])
+        orders = ["DMY", "MDY", "YMD"] if len(c) == 2 else ["DMY", "MDY"]
     out: dict[DateOrder, tuple[date | None, str | None]] = {}
     for order in orders:
         if order == "YMD":
@@ -107,16 +120,19 @@ def _resolve_numeric(text: str, parts: tuple[str, str, str], locale: str | None)
         return DateResult(None, (f"'{text}' is not a day/month/year pattern",), False)
     valid = {order: r for order, r in readings.items() if r[0] is not None}
     if not valid:
-        return DateResult(None, (f"impossible date '{text}': no day/month/year reading is a real calendar date",),
-                          False)
+        return DateResult(
+            None, (f"impossible date '{text}': no day/month/year reading is a real calendar date",), False
+        )
     distinct = sorted({r[0] for r in valid.values() if r[0] is not None})
     order = date_order(locale)
     if order in valid:
         chosen, ynote = valid[order]
         notes: list[str] = []
         if len(distinct) > 1:
-            notes.append(f"read {_ORDER_WORDS[order]} as the locale {locale} writes dates "
-                         f"(other reading: {', '.join(d.isoformat() for d in distinct if d != chosen)})")
+            notes.append(
+                f"read {_ORDER_WORDS[order]} as the locale {locale} writes dates "
+                f"(other reading: {', '.join(d.isoformat() for d in distinct if d != chosen)})"
+            )
         if ynote:
             notes.append(ynote)
         return DateResult(chosen, tuple(notes), True)
@@ -125,8 +141,10 @@ def _resolve_numeric(text: str, parts: tuple[str, str, str], locale: str | None)
         first_order = next(o for o, r in valid.items() if r[0] == chosen)
         notes = []
         if order is not None:
-            notes.append(f"read {_ORDER_WORDS[first_order]} although locale {locale} writes "
-                         f"{_ORDER_WORDS[order]}: the other reading is not a real date")
+            notes.append(
+                f"read {_ORDER_WORDS[first_order]} although locale {locale} writes "
+                f"{_ORDER_WORDS[order]}: the other reading is not a real date"
+            )
         ynote = valid[first_order][1]
         if ynote:
             notes.append(ynote)
@@ -154,7 +172,7 @@ _MONTH_WORD = re.compile(r"[^\W\d_]{3,}")
 
 
 @lru_cache(maxsize=16)
-def _dateparser(order: str | None, languages: tuple[str, ...]):  # type: ignore[no-untyped-def]
+def _dateparser(order: str | None, languages: tuple[str, ...]) -> Any:
     from dateparser.date import DateDataParser
 
     settings = {
@@ -202,8 +220,9 @@ def parse_date(raw: str | None, locale: str | None = None) -> DateResult:
     text = _clean(raw)
     rel = _RELATIVE.search(text)
     if rel:
-        return DateResult(None, (f"relative date '{rel.group(0)}' rejected: a document date must be absolute",),
-                          False)
+        return DateResult(
+            None, (f"relative date '{rel.group(0)}' rejected: a document date must be absolute",), False
+        )
     if (m := _NUMERIC.match(text)) is not None:
         return _resolve_numeric(text, (m.group(1), m.group(3), m.group(4)), locale)
     if (m := _COMPACT.match(text)) is not None:

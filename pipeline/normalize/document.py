@@ -44,21 +44,39 @@ class RefView(Protocol):
     def purchase_order(self, po_number: str) -> PORecord | None: ...
 
 
-def _field(name: str, src: ExtractedField | None, value_type: str, raw: str | None, value: str | None,
-           valid: bool, notes: tuple[str, ...] | list[str], confidence: float | None = None) -> NormalizedField:
+def _field(
+    name: str,
+    src: ExtractedField | None,
+    value_type: str,
+    raw: str | None,
+    value: str | None,
+    valid: bool,
+    notes: tuple[str, ...] | list[str],
+    confidence: float | None = None,
+) -> NormalizedField:
     all_notes = list(notes)
     if src is not None and not src.grounded:
         all_notes.append("value not found verbatim in the document text")  # see gate.rules.fields
     return NormalizedField(
-        name=name, raw=raw, value=value, value_type=value_type,  # type: ignore[arg-type]
+        name=name,
+        raw=raw,
+        value=value,
+        value_type=value_type,  # type: ignore[arg-type]
         confidence=src.confidence if confidence is None and src is not None else (confidence or 0.0),
-        valid=valid, notes=all_notes, provenance=src.provenance if src is not None else [],
+        valid=valid,
+        notes=all_notes,
+        provenance=src.provenance if src is not None else [],
     )
 
 
 def _present(f: ExtractedField | None) -> bool:
-    return f is not None and f.value is not None and f.status is FieldStatus.found and not f.value.isspace() \
+    return (
+        f is not None
+        and f.value is not None
+        and f.status is FieldStatus.found
+        and not f.value.isspace()
         and f.value != ""
+    )
 
 
 def _vendor(ex: Extraction, ref: RefView, cfg: NormalizeConfig) -> tuple[VendorMatch, VendorRecord | None]:
@@ -66,8 +84,9 @@ def _vendor(ex: Extraction, ref: RefView, cfg: NormalizeConfig) -> tuple[VendorM
         vid = str(ex.structured["vendor_id"])
         rec = ref.vendors.records.get(vid)
         if rec is not None:
-            return VendorMatch(vendor_id=vid, name=rec.name, score=100.0, method="vendor_id",
-                               candidates=[(vid, 100.0)]), rec
+            return VendorMatch(
+                vendor_id=vid, name=rec.name, score=100.0, method="vendor_id", candidates=[(vid, 100.0)]
+            ), rec
         return VendorMatch(vendor_id=None, score=0.0, method="vendor_id"), None
     f = ex.fields
     name = next((f[n].value for n in VENDOR_NAME_FIELDS if _present(f.get(n))), None)
@@ -78,8 +97,9 @@ def _vendor(ex: Extraction, ref: RefView, cfg: NormalizeConfig) -> tuple[VendorM
     return match, rec
 
 
-def _document_currency(ex: Extraction, vendor: VendorRecord | None,
-                       locale: str | None) -> tuple[str | None, NormalizedField]:
+def _document_currency(
+    ex: Extraction, vendor: VendorRecord | None, locale: str | None
+) -> tuple[str | None, NormalizedField]:
     src = ex.fields.get("currency")
     hint = vendor.currency if vendor else None
     if _present(src):
@@ -87,18 +107,48 @@ def _document_currency(ex: Extraction, vendor: VendorRecord | None,
         res = normalize_currency(src.value, hint)
         return res.code, _field("currency", src, "currency", src.value, res.code, res.valid, res.notes)
     if hint:
-        return hint, _field("currency", None, "currency", None, hint, True,
-                            ["not on the document: taken from the vendor master"], confidence=1.0)
+        return hint, _field(
+            "currency",
+            None,
+            "currency",
+            None,
+            hint,
+            True,
+            ["not on the document: taken from the vendor master"],
+            confidence=1.0,
+        )
     inferred = locale_currency(locale)
     if inferred:
-        return inferred, _field("currency", None, "currency", None, inferred, True,
-                                [f"not on the document: assumed from locale {locale}"], confidence=1.0)
-    return None, _field("currency", None, "currency", None, None, False,
-                        ["no currency on the document and none known for the vendor"], confidence=0.0)
+        return inferred, _field(
+            "currency",
+            None,
+            "currency",
+            None,
+            inferred,
+            True,
+            [f"not on the document: assumed from locale {locale}"],
+            confidence=1.0,
+        )
+    return None, _field(
+        "currency",
+        None,
+        "currency",
+        None,
+        None,
+        False,
+        ["no currency on the document and none known for the vendor"],
+        confidence=0.0,
+    )
 
 
-def _header(name: str, src: ExtractedField, locale: str | None, currency: str | None,
-            country: str | None, cfg: NormalizeConfig) -> tuple[NormalizedField, str | None]:
+def _header(
+    name: str,
+    src: ExtractedField,
+    locale: str | None,
+    currency: str | None,
+    country: str | None,
+    cfg: NormalizeConfig,
+) -> tuple[NormalizedField, str | None]:
     """One header field; returns the field and, for amounts, the currency the amount carried."""
     raw = src.value
     if name in DATE_FIELDS:
@@ -120,22 +170,39 @@ def _header(name: str, src: ExtractedField, locale: str | None, currency: str | 
     return _field(name, src, "text", raw, text or None, bool(text), () if text else ("empty text",)), None
 
 
-def normalize_field(name: str, raw: str | None, *, locale: str | None, currency: str | None,
-                    country: str | None = None, cfg: NormalizeConfig = NormalizeConfig()) -> NormalizedField:
+def normalize_field(
+    name: str,
+    raw: str | None,
+    *,
+    locale: str | None,
+    currency: str | None,
+    country: str | None = None,
+    cfg: NormalizeConfig | None = None,
+) -> NormalizedField:
     """One value normalized exactly as a document field would be (used to normalize ground truth)."""
     if name == "currency":
         res = normalize_currency(raw, currency)
-        return NormalizedField(name=name, raw=raw, value=res.code, value_type="currency", confidence=1.0,
-                               valid=res.valid, notes=list(res.notes))
+        return NormalizedField(
+            name=name,
+            raw=raw,
+            value=res.code,
+            value_type="currency",
+            confidence=1.0,
+            valid=res.valid,
+            notes=list(res.notes),
+        )
     src = ExtractedField(name=name, value=raw, confidence=1.0)
-    return _header(name, src, locale, currency, country, cfg)[0]
+    return _header(name, src, locale, currency, country, cfg or NormalizeConfig())[0]
 
 
-def _line_value(attr: str, raw: str | None, locale: str | None, currency: str | None,
-                notes: list[str]) -> Decimal | None:
+def _line_value(
+    attr: str, raw: str | None, locale: str | None, currency: str | None, notes: list[str]
+) -> Decimal | None:
     if raw is None or not raw.strip():
         return None
-    res = parse_amount(raw, locale, None, False) if attr == "quantity" else parse_amount(raw, locale, currency)
+    res = (
+        parse_amount(raw, locale, None, False) if attr == "quantity" else parse_amount(raw, locale, currency)
+    )
     if res.notes:
         notes.extend(f"{attr}: {n}" for n in res.notes)
     if not res.valid:
@@ -150,9 +217,17 @@ def _line_items(ex: Extraction, locale: str | None, currency: str | None) -> lis
         qty = _line_value("quantity", item.quantity, locale, currency, notes)
         price = _line_value("unit_price", item.unit_price, locale, currency, notes)
         amount = _line_value("amount", item.amount, locale, currency, notes)
-        out.append(NormalizedLineItem(
-            line_no=i, description=" ".join((item.description or "").split()) or None, quantity=qty,
-            unit_price=price, amount=amount, sku=None, notes=notes))
+        out.append(
+            NormalizedLineItem(
+                line_no=i,
+                description=" ".join((item.description or "").split()) or None,
+                quantity=qty,
+                unit_price=price,
+                amount=amount,
+                sku=None,
+                notes=notes,
+            )
+        )
     return out
 
 
@@ -163,30 +238,60 @@ def _po_change(ex: Extraction, ref: RefView, doc: NormalizedDocument) -> None:
     po = ref.purchase_order(po_num) if po_num else None
     change_no = data.get("change_number")
     doc.fields["po_number"] = NormalizedField(
-        name="po_number", raw=po_num, value=po.po_number if po else po_num, value_type="po_number", confidence=1.0,
-        valid=po is not None, notes=[] if po else ["PO not found in the PO master"])
+        name="po_number",
+        raw=po_num,
+        value=po.po_number if po else po_num,
+        value_type="po_number",
+        confidence=1.0,
+        valid=po is not None,
+        notes=[] if po else ["PO not found in the PO master"],
+    )
     doc.fields["change_number"] = NormalizedField(
-        name="change_number", raw=None if change_no is None else str(change_no),
-        value=None if change_no is None else str(change_no), value_type="text", confidence=1.0,
-        valid=change_no is not None, notes=[] if change_no is not None else ["no change number"])
+        name="change_number",
+        raw=None if change_no is None else str(change_no),
+        value=None if change_no is None else str(change_no),
+        value_type="text",
+        confidence=1.0,
+        valid=change_no is not None,
+        notes=[] if change_no is not None else ["no change number"],
+    )
     if po is None:
         return
     try:
         summary = compute_po_change(data, po)
     except POChangeError as exc:
         doc.fields["changed_lines"] = NormalizedField(
-            name="changed_lines", raw=None, value=None, value_type="json", confidence=1.0, valid=False,
-            notes=[str(exc)])
+            name="changed_lines",
+            raw=None,
+            value=None,
+            value_type="json",
+            confidence=1.0,
+            valid=False,
+            notes=[str(exc)],
+        )
         return
     doc.po_change = summary
     doc.fields["changed_lines"] = NormalizedField(
-        name="changed_lines", raw=None, value=str(len({d.line_no for d in summary.deltas})), value_type="integer",
-        confidence=1.0, valid=True, notes=[])
+        name="changed_lines",
+        raw=None,
+        value=str(len({d.line_no for d in summary.deltas})),
+        value_type="integer",
+        confidence=1.0,
+        valid=True,
+        notes=[],
+    )
     issued = data.get("issued")
     if issued is not None:
         d = parse_date(str(issued), "en_CA")  # the PO change format fixes ISO dates
-        doc.fields["issued"] = NormalizedField(name="issued", raw=str(issued), value=d.iso, value_type="date",
-                                               confidence=1.0, valid=d.valid, notes=list(d.notes))
+        doc.fields["issued"] = NormalizedField(
+            name="issued",
+            raw=str(issued),
+            value=d.iso,
+            value_type="date",
+            confidence=1.0,
+            valid=d.valid,
+            notes=list(d.notes),
+        )
     if po.currency:
         doc.currency = po.currency
 
@@ -196,8 +301,16 @@ def normalize_extraction(ex: Extraction, ref: RefView, cfg: NormalizeConfig) -> 
     match, vendor = _vendor(ex, ref, cfg)
     locale = canonical_locale(vendor.locale if vendor and vendor.locale else cfg.default_locale)
     country = vendor.country if vendor else None
-    doc = NormalizedDocument(blob=ex.blob, kind=ex.kind, vendor=match, locale=locale, prompt_set=ex.prompt_set,
-                             model=ex.model, normalizer_version=cfg.version, structured=ex.structured)
+    doc = NormalizedDocument(
+        blob=ex.blob,
+        kind=ex.kind,
+        vendor=match,
+        locale=locale,
+        prompt_set=ex.prompt_set,
+        model=ex.model,
+        normalizer_version=cfg.version,
+        structured=ex.structured,
+    )
     if ex.kind == DocKind.po_change:
         _po_change(ex, ref, doc)
         return doc
@@ -208,8 +321,9 @@ def normalize_extraction(ex: Extraction, ref: RefView, cfg: NormalizeConfig) -> 
         if name == "currency":
             continue
         if not _present(src):
-            doc.fields[name] = _field(name, src, _TYPES.get(name, "text"), src.value, None, True,
-                                      ("not found on the document",))
+            doc.fields[name] = _field(
+                name, src, _TYPES.get(name, "text"), src.value, None, True, ("not found on the document",)
+            )
             continue
         nf, amt_cur = _header(name, src, locale, currency, country, cfg)
         if amt_cur:
@@ -219,8 +333,16 @@ def normalize_extraction(ex: Extraction, ref: RefView, cfg: NormalizeConfig) -> 
     conflicting = (found - {currency}) if currency else (found if len(found) > 1 else set())
     if currency is None and len(found) == 1:
         currency = found.pop()
-        cur_field = _field("currency", None, "currency", None, currency, True,
-                           ["taken from the currency symbol on the amounts"], confidence=1.0)
+        cur_field = _field(
+            "currency",
+            None,
+            "currency",
+            None,
+            currency,
+            True,
+            ["taken from the currency symbol on the amounts"],
+            confidence=1.0,
+        )
     elif conflicting:
         mixed = sorted(found | ({currency} if currency else set()))
         note = f"mixed currencies in one document: {', '.join(mixed)}"
@@ -233,6 +355,10 @@ def normalize_extraction(ex: Extraction, ref: RefView, cfg: NormalizeConfig) -> 
 
 
 _TYPES: dict[str, str] = {
-    **dict.fromkeys(DATE_FIELDS, "date"), **dict.fromkeys(AMOUNT_FIELDS, "amount"),
-    "vendor_tax_id": "tax_id", "iban": "iban", "po_number": "po_number", "currency": "currency",
+    **dict.fromkeys(DATE_FIELDS, "date"),
+    **dict.fromkeys(AMOUNT_FIELDS, "amount"),
+    "vendor_tax_id": "tax_id",
+    "iban": "iban",
+    "po_number": "po_number",
+    "currency": "currency",
 }

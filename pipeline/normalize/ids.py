@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from types import ModuleType
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from stdnum import iban as stdnum_iban
 from stdnum.eu import vat as eu_vat
@@ -18,8 +17,11 @@ from stdnum.exceptions import (
 )
 from stdnum.util import get_cc_module
 
-_LABEL = re.compile(r"^(?:vat|ust-?id(?:nr)?|tva|btw|gst|tax\s*id|tin|ein|abn|iban|uid)\s*(?:no\.?|number|nr\.?)?"
-                    r"\s*[:.#]?\s*", re.IGNORECASE)
+_LABEL = re.compile(
+    r"^(?:vat|ust-?id(?:nr)?|tva|btw|gst|tax\s*id|tin|ein|abn|iban|uid)\s*(?:no\.?|number|nr\.?)?"
+    r"\s*[:.#]?\s*",
+    re.IGNORECASE,
+)
 # Per-country kinds tried in order when the id carries no EU country prefix.
 _KINDS = ("vat", "gst", "tin", "ein", "abn", "uen")
 
@@ -44,8 +46,8 @@ def _reason(exc: ValidationError) -> str:
 
 
 @lru_cache(maxsize=256)
-def _country_modules(country: str) -> tuple[ModuleType, ...]:
-    found: list[ModuleType] = []
+def _country_modules(country: str) -> tuple[Any, ...]:
+    found: list[Any] = []  # stdnum validator modules
     for kind in _KINDS:
         try:
             mod = get_cc_module(country.lower(), kind)

@@ -30,7 +30,7 @@ def _compiled(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
 
 
 def po_key(identifier: str) -> str:
-    """Matching key: alphanumerics only, upper-case, a leading 'PO' label dropped ('PO-4500012' -> '4500012')."""
+    """Matching key: alphanumerics, upper-case, a leading 'PO' label dropped ('PO-4500012' -> '4500012')."""
     key = re.sub(r"[^0-9A-Z]", "", identifier.upper())
     return key[2:] if key.startswith("PO") and len(key) > 2 and key[2].isdigit() else key
 

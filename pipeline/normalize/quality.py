@@ -43,9 +43,14 @@ class QualityReport:
         return all(o.success for o in self.outcomes)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"suite": SUITE_NAME, "records": self.records, "success": self.success,
-                "failed": sum(not o.success for o in self.outcomes), "skipped": self.skipped,
-                "results": [o.__dict__ for o in self.outcomes]}
+        return {
+            "suite": SUITE_NAME,
+            "records": self.records,
+            "success": self.success,
+            "failed": sum(not o.success for o in self.outcomes),
+            "skipped": self.skipped,
+            "results": [o.__dict__ for o in self.outcomes],
+        }
 
 
 def read_documents(path: Path, last: int | None = None) -> tuple[list[NormalizedDocument], list[str]]:
@@ -84,14 +89,19 @@ def flatten(doc: NormalizedDocument, today: date) -> dict[str, Any]:
     doc_date = date_field.value if date_field is not None and date_field.valid else None
     read = [f for f in doc.fields.values() if f.raw is not None]
     return {
-        "kind": doc.kind.value, "currency": doc.currency, "locale": doc.locale,
-        "total": _num(doc, "total"), "tax": _num(doc, "tax"),
-        "doc_date": doc_date, "doc_age_days": (today - date.fromisoformat(doc_date)).days if doc_date else None,
+        "kind": doc.kind.value,
+        "currency": doc.currency,
+        "locale": doc.locale,
+        "total": _num(doc, "total"),
+        "tax": _num(doc, "tax"),
+        "doc_date": doc_date,
+        "doc_age_days": (today - date.fromisoformat(doc_date)).days if doc_date else None,
         "iban": doc.fields["iban"].value if "iban" in doc.fields else None,
         "invoice_number": doc.fields["invoice_number"].value if "invoice_number" in doc.fields else None,
         "invalid_fields": sum(not f.valid for f in doc.fields.values()),
         "min_confidence": min((f.confidence for f in read), default=None),
-        "vendor_matched": (1.0 if doc.vendor and doc.vendor.vendor_id else 0.0) if doc.kind.value == "invoice"
+        "vendor_matched": (1.0 if doc.vendor and doc.vendor.vendor_id else 0.0)
+        if doc.kind.value == "invoice"
         else None,
         "vendor_score": doc.vendor.score if doc.vendor else None,
     }
@@ -110,7 +120,9 @@ def expectations(currencies: tuple[str, ...], max_age_days: int) -> list[Any]:
         e.ExpectColumnValuesToBeBetween(column="total", min_value=-1_000_000, max_value=1_000_000),
         e.ExpectColumnValuesToBeBetween(column="tax", min_value=0, max_value=1_000_000, mostly=0.99),
         e.ExpectColumnValuesToMatchRegex(column="doc_date", regex=r"^\d{4}-\d{2}-\d{2}$"),
-        e.ExpectColumnValuesToBeBetween(column="doc_age_days", min_value=-1, max_value=max_age_days, mostly=0.95),
+        e.ExpectColumnValuesToBeBetween(
+            column="doc_age_days", min_value=-1, max_value=max_age_days, mostly=0.95
+        ),
         e.ExpectColumnValuesToMatchRegex(column="iban", regex=r"^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$"),
         e.ExpectColumnValuesToBeBetween(column="min_confidence", min_value=0, max_value=1),
         e.ExpectColumnMeanToBeBetween(column="invalid_fields", min_value=0, max_value=0.25),
@@ -118,8 +130,13 @@ def expectations(currencies: tuple[str, ...], max_age_days: int) -> list[Any]:
     ]
 
 
-def run_quality(docs: list[NormalizedDocument], today: date, *, currencies: tuple[str, ...] = DEFAULT_CURRENCIES,
-                max_age_days: int = 365) -> QualityReport:
+def run_quality(
+    docs: list[NormalizedDocument],
+    today: date,
+    *,
+    currencies: tuple[str, ...] = DEFAULT_CURRENCIES,
+    max_age_days: int = 365,
+) -> QualityReport:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     os.environ.setdefault("TQDM_DISABLE", "1")  # no progress bars in CLI output
     import great_expectations as gx
@@ -128,7 +145,9 @@ def run_quality(docs: list[NormalizedDocument], today: date, *, currencies: tupl
     frame = pd.DataFrame([flatten(d, today) for d in docs])
     context = gx.get_context(mode="ephemeral")
     asset = context.data_sources.add_pandas("docpipe").add_dataframe_asset("normalized")
-    batch = asset.add_batch_definition_whole_dataframe("window").get_batch(batch_parameters={"dataframe": frame})
+    batch = asset.add_batch_definition_whole_dataframe("window").get_batch(
+        batch_parameters={"dataframe": frame}
+    )
     suite = gx.ExpectationSuite(name=SUITE_NAME)
     for exp in expectations(currencies, max_age_days):
         suite.add_expectation(exp)
@@ -136,22 +155,37 @@ def run_quality(docs: list[NormalizedDocument], today: date, *, currencies: tupl
     outcomes = []
     for r in result.results:
         cfg = r.expectation_config
+        if cfg is None:
+            continue
         kwargs = {k: v for k, v in cfg.kwargs.items() if k not in ("batch_id",)}
         res = r.result or {}
-        outcomes.append(ExpectationOutcome(
-            expectation=cfg.type, column=kwargs.get("column"), success=bool(r.success),
-            observed=res.get("observed_value", res.get("unexpected_count")),
-            unexpected_percent=res.get("unexpected_percent"), kwargs=kwargs))
+        outcomes.append(
+            ExpectationOutcome(
+                expectation=cfg.type,
+                column=kwargs.get("column"),
+                success=bool(r.success),
+                observed=res.get("observed_value", res.get("unexpected_count")),
+                unexpected_percent=res.get("unexpected_percent"),
+                kwargs=kwargs,
+            )
+        )
     return QualityReport(records=len(docs), outcomes=outcomes)
 
 
 def prometheus_text(report: QualityReport) -> str:
     """Metrics for the node-exporter textfile collector (or any scraper of text format)."""
-    lines = ["# HELP docpipe_quality_expectation_success 1 when the expectation holds on the last window.",
-             "# TYPE docpipe_quality_expectation_success gauge"]
+    lines = [
+        "# HELP docpipe_quality_expectation_success 1 when the expectation holds on the last window.",
+        "# TYPE docpipe_quality_expectation_success gauge",
+    ]
     for o in report.outcomes:
-        lines.append(f'docpipe_quality_expectation_success{{suite="{SUITE_NAME}",expectation="{o.expectation}",'
-                     f'column="{o.column or ""}"}} {int(o.success)}')
-    lines += ["# HELP docpipe_quality_records Records in the last quality window.",
-              "# TYPE docpipe_quality_records gauge", f"docpipe_quality_records {report.records}"]
+        lines.append(
+            f'docpipe_quality_expectation_success{{suite="{SUITE_NAME}",expectation="{o.expectation}",'
+            f'column="{o.column or ""}"}} {int(o.success)}'
+        )
+    lines += [
+        "# HELP docpipe_quality_records Records in the last quality window.",
+        "# TYPE docpipe_quality_records gauge",
+        f"docpipe_quality_records {report.records}",
+    ]
     return "\n".join(lines) + "\n"

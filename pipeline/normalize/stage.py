@@ -40,9 +40,15 @@ def make_stage(refdata: Callable[[], RefView], config: NormalizeConfig) -> Stage
         doc = normalize_extraction(event.payload, ref, config)
         return [Emit(NORMALIZED, event.follow(NORMALIZED, doc, spec.producer))]
 
-    spec = StageSpec(name=STAGE, version=VERSION, input_topic=EXTRACTED, input_model=Extraction, handler=handle,
-                     description="Typed, validated values; vendor match; PO change deltas.",
-                     output_topics=(NORMALIZED,))
+    spec = StageSpec(
+        name=STAGE,
+        version=VERSION,
+        input_topic=EXTRACTED,
+        input_model=Extraction,
+        handler=handle,
+        description="Typed, validated values; vendor match; PO change deltas.",
+        output_topics=(NORMALIZED,),
+    )
     return spec
 
 

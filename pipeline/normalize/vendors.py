@@ -86,14 +86,31 @@ def _exact(ids: Sequence[str], idx: VendorIndex, method: str) -> VendorMatch:
     unique = sorted(set(ids))
     if len(unique) == 1:
         rec = idx.records[unique[0]]
-        return VendorMatch(vendor_id=rec.vendor_id, name=rec.name, score=100.0, method=method,
-                           candidates=[(rec.vendor_id, 100.0)])
-    return VendorMatch(vendor_id=None, score=100.0, method=method, ambiguous=True,
-                       candidates=[(vid, 100.0) for vid in unique])
+        return VendorMatch(
+            vendor_id=rec.vendor_id,
+            name=rec.name,
+            score=100.0,
+            method=method,
+            candidates=[(rec.vendor_id, 100.0)],
+        )
+    return VendorMatch(
+        vendor_id=None,
+        score=100.0,
+        method=method,
+        ambiguous=True,
+        candidates=[(vid, 100.0) for vid in unique],
+    )
 
 
-def match_vendor(name: str | None, idx: VendorIndex, *, tax_id: str | None = None, iban: str | None = None,
-                 country: str | None = None, config: MatchConfig = MatchConfig()) -> VendorMatch:
+def match_vendor(
+    name: str | None,
+    idx: VendorIndex,
+    *,
+    tax_id: str | None = None,
+    iban: str | None = None,
+    country: str | None = None,
+    config: MatchConfig = MatchConfig(),
+) -> VendorMatch:
     """Match a document's vendor; `score` is 0-100, `candidates` the best distinct vendors."""
     if tax_id:
         for key in (normalize_tax_id(tax_id, country).value, compact_key(tax_id)):
@@ -112,8 +129,13 @@ def match_vendor(name: str | None, idx: VendorIndex, *, tax_id: str | None = Non
         return VendorMatch(vendor_id=None, score=0.0, method="none")
     # token_sort_ratio compares whole names (word order free): partial scorers would let a short or
     # generic name ("Shop") match any vendor containing it.
-    hits = process.extract(key, idx.choices, scorer=fuzz.token_sort_ratio, limit=max(10, config.max_candidates * 3),
-                           score_cutoff=config.fuzzy_cutoff)
+    hits = process.extract(
+        key,
+        idx.choices,
+        scorer=fuzz.token_sort_ratio,
+        limit=max(10, config.max_candidates * 3),
+        score_cutoff=config.fuzzy_cutoff,
+    )
     best: dict[str, float] = {}
     for _choice, score, pos in hits:
         owner = idx.choice_owner[pos]
@@ -124,8 +146,10 @@ def match_vendor(name: str | None, idx: VendorIndex, *, tax_id: str | None = Non
     top_id, top_score = ranked[0]
     cands = [(vid, round(s, 2)) for vid, s in ranked]
     if len(ranked) > 1 and top_score - ranked[1][1] < config.ambiguity_margin:
-        return VendorMatch(vendor_id=None, score=round(top_score, 2), method="fuzzy", candidates=cands,
-                           ambiguous=True)
+        return VendorMatch(
+            vendor_id=None, score=round(top_score, 2), method="fuzzy", candidates=cands, ambiguous=True
+        )
     rec = idx.records[top_id]
-    return VendorMatch(vendor_id=rec.vendor_id, name=rec.name, score=round(top_score, 2), method="fuzzy",
-                       candidates=cands)
+    return VendorMatch(
+        vendor_id=rec.vendor_id, name=rec.name, score=round(top_score, 2), method="fuzzy", candidates=cands
+    )

@@ -1,1 +1,1 @@
-"""Reference data: vendor master, purchase orders, goods receipts, document index (models, loader, repository)."""
+"""Reference data: vendor master, POs, goods receipts, document index (models, loader, repository)."""

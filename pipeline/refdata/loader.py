@@ -24,7 +24,17 @@ from pipeline.normalize.po import po_key
 from pipeline.refdata.models import GoodsReceipt, POLine, PurchaseOrder, Vendor, VendorBankAccount
 
 FILES: dict[str, tuple[str, ...]] = {
-    "vendors.csv": ("vendor_id", "name", "aliases", "country", "locale", "currency", "tax_id", "iban", "active"),
+    "vendors.csv": (
+        "vendor_id",
+        "name",
+        "aliases",
+        "country",
+        "locale",
+        "currency",
+        "tax_id",
+        "iban",
+        "active",
+    ),
     "purchase_orders.csv": ("po_number", "vendor_id", "currency", "order_date", "status"),
     "po_lines.csv": ("po_number", "line_no", "sku", "description", "quantity", "unit_price", "need_by_date"),
     "goods_receipts.csv": ("gr_number", "po_number", "line_no", "quantity_received", "received_date"),
@@ -134,10 +144,14 @@ def _vendor(row: dict[str, str]) -> dict[str, Any]:
                 raise _RowError(f"iban: {'; '.join(res.notes)}")
             ibans.append(res.value)
     return {
-        "vendor_id": _req(row, "vendor_id"), "name": _req(row, "name"),
+        "vendor_id": _req(row, "vendor_id"),
+        "name": _req(row, "name"),
         "aliases": "|".join(a.strip() for a in (_opt(row, "aliases") or "").split("|") if a.strip()),
-        "country": country.upper() if country else None, "locale": canonical_locale(locale) if locale else None,
-        "currency": _currency(row, "currency", False), "tax_id": tax_id, "active": _bool(row, "active"),
+        "country": country.upper() if country else None,
+        "locale": canonical_locale(locale) if locale else None,
+        "currency": _currency(row, "currency", False),
+        "tax_id": tax_id,
+        "active": _bool(row, "active"),
         "ibans": sorted(set(ibans)),
     }
 
@@ -155,8 +169,10 @@ def _load(directory: Path, session: Session) -> LoadReport:
     if not (directory / "vendors.csv").exists():
         raise RefDataLoadError([f"{directory}: vendors.csv is required"])
     errors: list[str] = []
-    rows = {name: _read(directory / name, cols, errors) if (directory / name).exists() else []
-            for name, cols in FILES.items()}
+    rows = {
+        name: _read(directory / name, cols, errors) if (directory / name).exists() else []
+        for name, cols in FILES.items()
+    }
 
     def parse(name: str, fn: Any) -> list[dict[str, Any]]:
         out = []
@@ -168,18 +184,38 @@ def _load(directory: Path, session: Session) -> LoadReport:
         return out
 
     vendors = parse("vendors.csv", _vendor)
-    pos = parse("purchase_orders.csv", lambda r: {
-        "po_number": _req(r, "po_number"), "vendor_id": _req(r, "vendor_id"),
-        "currency": _currency(r, "currency", True), "order_date": _date(r, "order_date"),
-        "status": (_opt(r, "status") or "open").lower()})
-    lines = parse("po_lines.csv", lambda r: {
-        "po_number": _req(r, "po_number"), "line_no": _int(r, "line_no"), "sku": _opt(r, "sku"),
-        "description": _opt(r, "description"), "quantity": _decimal(r, "quantity", positive=True),
-        "unit_price": _decimal(r, "unit_price", positive=True), "need_by_date": _date(r, "need_by_date")})
-    receipts = parse("goods_receipts.csv", lambda r: {
-        "gr_number": _req(r, "gr_number"), "po_number": _req(r, "po_number"), "line_no": _int(r, "line_no"),
-        "quantity_received": _decimal(r, "quantity_received", positive=True),
-        "received_date": _date(r, "received_date")})
+    pos = parse(
+        "purchase_orders.csv",
+        lambda r: {
+            "po_number": _req(r, "po_number"),
+            "vendor_id": _req(r, "vendor_id"),
+            "currency": _currency(r, "currency", True),
+            "order_date": _date(r, "order_date"),
+            "status": (_opt(r, "status") or "open").lower(),
+        },
+    )
+    lines = parse(
+        "po_lines.csv",
+        lambda r: {
+            "po_number": _req(r, "po_number"),
+            "line_no": _int(r, "line_no"),
+            "sku": _opt(r, "sku"),
+            "description": _opt(r, "description"),
+            "quantity": _decimal(r, "quantity", positive=True),
+            "unit_price": _decimal(r, "unit_price", positive=True),
+            "need_by_date": _date(r, "need_by_date"),
+        },
+    )
+    receipts = parse(
+        "goods_receipts.csv",
+        lambda r: {
+            "gr_number": _req(r, "gr_number"),
+            "po_number": _req(r, "po_number"),
+            "line_no": _int(r, "line_no"),
+            "quantity_received": _decimal(r, "quantity_received", positive=True),
+            "received_date": _date(r, "received_date"),
+        },
+    )
 
     _check_keys(vendors, ("vendor_id",), "vendors.csv", errors)
     _check_keys(pos, ("po_number",), "purchase_orders.csv", errors)
@@ -194,7 +230,8 @@ def _load(directory: Path, session: Session) -> LoadReport:
         if ln["po_number"] not in known_pos:
             errors.append(f"po_lines.csv:{ln['_line']}: unknown po_number {ln['po_number']!r}")
     known_lines = {(ln["po_number"], ln["line_no"]) for ln in lines} | {
-        (row[0], row[1]) for row in session.execute(select(POLine.po_number, POLine.line_no))}
+        (row[0], row[1]) for row in session.execute(select(POLine.po_number, POLine.line_no))
+    }
     for gr in receipts:
         if (gr["po_number"], gr["line_no"]) not in known_lines:
             errors.append(f"goods_receipts.csv:{gr['_line']}: no PO line {gr['po_number']!r}/{gr['line_no']}")
@@ -203,9 +240,17 @@ def _load(directory: Path, session: Session) -> LoadReport:
     try:
         _write(session, vendors, pos, lines, receipts)
     except SQLAlchemyError as exc:  # constraint violations etc.: the caller's transaction rolls back
-        raise RefDataLoadError([f"{directory}: database rejected the load: {exc.__class__.__name__}"]) from exc
-    return LoadReport(counts={"vendors": len(vendors), "purchase_orders": len(pos), "po_lines": len(lines),
-                              "goods_receipts": len(receipts)})
+        raise RefDataLoadError(
+            [f"{directory}: database rejected the load: {exc.__class__.__name__}"]
+        ) from exc
+    return LoadReport(
+        counts={
+            "vendors": len(vendors),
+            "purchase_orders": len(pos),
+            "po_lines": len(lines),
+            "goods_receipts": len(receipts),
+        }
+    )
 
 
 def _int(row: dict[str, str], col: str) -> int:
@@ -229,8 +274,13 @@ def _clean(d: dict[str, Any], *drop: str) -> dict[str, Any]:
     return {k: v for k, v in d.items() if k != "_line" and k not in drop}
 
 
-def _write(session: Session, vendors: list[dict[str, Any]], pos: list[dict[str, Any]],
-           lines: list[dict[str, Any]], receipts: list[dict[str, Any]]) -> None:
+def _write(
+    session: Session,
+    vendors: list[dict[str, Any]],
+    pos: list[dict[str, Any]],
+    lines: list[dict[str, Any]],
+    receipts: list[dict[str, Any]],
+) -> None:
     for v in vendors:
         session.merge(Vendor(**_clean(v, "ibans")))
         session.execute(delete(VendorBankAccount).where(VendorBankAccount.vendor_id == v["vendor_id"]))

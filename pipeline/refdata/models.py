@@ -42,13 +42,16 @@ class Vendor(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     bank_accounts: Mapped[list[VendorBankAccount]] = relationship(
-        back_populates="vendor", cascade="all, delete-orphan", order_by="VendorBankAccount.iban")
+        back_populates="vendor", cascade="all, delete-orphan", order_by="VendorBankAccount.iban"
+    )
 
 
 class VendorBankAccount(Base):
     __tablename__ = "vendor_bank_accounts"
 
-    vendor_id: Mapped[str] = mapped_column(ForeignKey("vendors.vendor_id", ondelete="CASCADE"), primary_key=True)
+    vendor_id: Mapped[str] = mapped_column(
+        ForeignKey("vendors.vendor_id", ondelete="CASCADE"), primary_key=True
+    )
     iban: Mapped[str] = mapped_column(String(34), primary_key=True, index=True)
 
     vendor: Mapped[Vendor] = relationship(back_populates="bank_accounts")
@@ -70,8 +73,9 @@ class PurchaseOrder(Base):
 class POLine(Base):
     __tablename__ = "po_lines"
 
-    po_number: Mapped[str] = mapped_column(ForeignKey("purchase_orders.po_number", ondelete="CASCADE"),
-                                           primary_key=True)
+    po_number: Mapped[str] = mapped_column(
+        ForeignKey("purchase_orders.po_number", ondelete="CASCADE"), primary_key=True
+    )
     line_no: Mapped[int] = mapped_column(Integer, primary_key=True)
     sku: Mapped[str | None] = mapped_column(String(64))
     description: Mapped[str | None] = mapped_column(String(500))
@@ -83,8 +87,12 @@ class POLine(Base):
 class GoodsReceipt(Base):
     __tablename__ = "goods_receipts"
     __table_args__ = (
-        ForeignKeyConstraint(["po_number", "line_no"], ["po_lines.po_number", "po_lines.line_no"],
-                             ondelete="CASCADE", name="fk_goods_receipts_po_line"),
+        ForeignKeyConstraint(
+            ["po_number", "line_no"],
+            ["po_lines.po_number", "po_lines.line_no"],
+            ondelete="CASCADE",
+            name="fk_goods_receipts_po_line",
+        ),
         Index("ix_goods_receipts_po", "po_number"),
     )
 

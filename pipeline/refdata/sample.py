@@ -11,14 +11,41 @@ from pathlib import Path
 from pipeline.refdata.loader import FILES
 
 VENDORS = [
-    ("V001", "ACME Industrial Supplies GmbH", "ACME Supplies|ACME GmbH", "DE", "de_DE", "EUR", "DE136695976",
-     "DE89370400440532013000", "true"),
+    (
+        "V001",
+        "ACME Industrial Supplies GmbH",
+        "ACME Supplies|ACME GmbH",
+        "DE",
+        "de_DE",
+        "EUR",
+        "DE136695976",
+        "DE89370400440532013000",
+        "true",
+    ),
     ("V002", "Globex Corporation", "Globex", "US", "en_US", "USD", "", "", "true"),
     ("V003", "Initech Ltd", "", "GB", "en_GB", "GBP", "GB980780684", "GB82WEST12345698765432", "false"),
-    ("V004", "Van Dijk Logistiek B.V.", "Van Dijk", "NL", "nl_NL", "EUR", "NL004495445B01",
-     "NL91ABNA0417164300", "true"),
-    ("V005", "Boulangerie Martin SARL", "", "FR", "fr_FR", "EUR", "FR40303265045",
-     "FR1420041010050500013M02606", "true"),
+    (
+        "V004",
+        "Van Dijk Logistiek B.V.",
+        "Van Dijk",
+        "NL",
+        "nl_NL",
+        "EUR",
+        "NL004495445B01",
+        "NL91ABNA0417164300",
+        "true",
+    ),
+    (
+        "V005",
+        "Boulangerie Martin SARL",
+        "",
+        "FR",
+        "fr_FR",
+        "EUR",
+        "FR40303265045",
+        "FR1420041010050500013M02606",
+        "true",
+    ),
     ("V006", "Gardenia Bakeries (KL) Sdn Bhd", "Gardenia", "MY", "en_MY", "MYR", "", "", "true"),
 ]
 PURCHASE_ORDERS = [
@@ -43,8 +70,12 @@ def write_sample(directory: Path) -> list[Path]:
     """Write the four CSV files into `directory` (created if needed); returns their paths."""
     directory.mkdir(parents=True, exist_ok=True)
     out = []
-    for name, rows in (("vendors.csv", VENDORS), ("purchase_orders.csv", PURCHASE_ORDERS),
-                       ("po_lines.csv", PO_LINES), ("goods_receipts.csv", GOODS_RECEIPTS)):
+    for name, rows in (
+        ("vendors.csv", VENDORS),
+        ("purchase_orders.csv", PURCHASE_ORDERS),
+        ("po_lines.csv", PO_LINES),
+        ("goods_receipts.csv", GOODS_RECEIPTS),
+    ):
         path = directory / name
         with path.open("w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)

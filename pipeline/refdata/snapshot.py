@@ -22,8 +22,11 @@ class RefSnapshot:
     pos: dict[str, PORecord] = field(default_factory=dict)  # keyed by po_key
 
     @classmethod
-    def of(cls, vendors: list[VendorRecord] | tuple[VendorRecord, ...] = (),
-           pos: list[PORecord] | tuple[PORecord, ...] = ()) -> RefSnapshot:
+    def of(
+        cls,
+        vendors: list[VendorRecord] | tuple[VendorRecord, ...] = (),
+        pos: list[PORecord] | tuple[PORecord, ...] = (),
+    ) -> RefSnapshot:
         return cls(VendorIndex.build(vendors), {po_key(p.po_number): p for p in pos})
 
     def purchase_order(self, po_number: str) -> PORecord | None:
@@ -36,8 +39,12 @@ class RefSnapshot:
 class CachedRefData:
     """Loads a snapshot with `loader` and keeps it for `ttl_s` seconds (thread-safe)."""
 
-    def __init__(self, loader: Callable[[], RefSnapshot], ttl_s: float = 60.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        loader: Callable[[], RefSnapshot],
+        ttl_s: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._loader = loader
         self._ttl = ttl_s
         self._clock = clock

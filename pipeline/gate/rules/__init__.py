@@ -6,7 +6,12 @@ from pipeline.gate.rules import amounts, dates, duplicates, fields, purchase_ord
 from pipeline.gate.rules.base import Check, Rule
 
 CATALOGUE: tuple[Rule, ...] = (
-    *fields.RULES, *amounts.RULES[:3], *dates.RULES, *vendor.RULES, *duplicates.RULES, *purchase_order.RULES,
+    *fields.RULES,
+    *amounts.RULES[:3],
+    *dates.RULES,
+    *vendor.RULES,
+    *duplicates.RULES,
+    *purchase_order.RULES,
     amounts.RULES[3],
 )
 BY_ID: dict[str, Rule] = {r.id: r for r in CATALOGUE}

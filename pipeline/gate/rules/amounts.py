@@ -23,12 +23,22 @@ def _totals(ctx: GateContext, p: Params) -> Check:
     expected = sub + (tax or Decimal(0))
     diff = abs(expected - total)
     cur = ctx.doc.currency
-    detail = {"subtotal": str(sub), "tax": str(tax) if tax is not None else None, "total": str(total),
-              "difference": str(diff), "tolerance": str(tol)}
+    detail = {
+        "subtotal": str(sub),
+        "tax": str(tax) if tax is not None else None,
+        "total": str(total),
+        "difference": str(diff),
+        "tolerance": str(tol),
+    }
     if diff > tol:
-        return Check(False, f"Subtotal {_money(sub, cur)} + tax {_money(tax or Decimal(0), cur)} = "
-                            f"{_money(expected, cur)}, but the total says {_money(total, cur)} "
-                            f"(off by {_money(diff)}).", ("subtotal", "tax", "total"), detail)
+        return Check(
+            False,
+            f"Subtotal {_money(sub, cur)} + tax {_money(tax or Decimal(0), cur)} = "
+            f"{_money(expected, cur)}, but the total says {_money(total, cur)} "
+            f"(off by {_money(diff)}).",
+            ("subtotal", "tax", "total"),
+            detail,
+        )
     return Check(True, f"Subtotal + tax = total ({_money(total, cur)}) within {_money(tol)}.", details=detail)
 
 
@@ -39,21 +49,25 @@ def _line_items(ctx: GateContext, p: Params) -> Check:
     tol = Decimal(str(p.get("tolerance", "0.05")))
     problems: list[str] = []
     for it in items:
-        if it.quantity is not None and it.unit_price is not None and it.amount is not None:
-            if abs(it.quantity * it.unit_price - it.amount) > tol:
-                problems.append(f"line {it.line_no}: {it.quantity} x {it.unit_price} is not {it.amount}")
-    amounts = [it.amount for it in items]
+        known = it.quantity is not None and it.unit_price is not None and it.amount is not None
+        if known and abs(it.quantity * it.unit_price - it.amount) > tol:  # type: ignore[operator]
+            problems.append(f"line {it.line_no}: {it.quantity} x {it.unit_price} is not {it.amount}")
+    amounts = [it.amount for it in items if it.amount is not None]
     target_name = "subtotal" if ctx.amount("subtotal") is not None else "total"
     target = ctx.amount(target_name)
-    if None in amounts:
+    if len(amounts) < len(items):
         problems.append("some line items have no amount")
     elif target is not None:
-        total = sum(amounts, Decimal(0))  # type: ignore[arg-type]
+        total = sum(amounts, Decimal(0))
         if abs(total - target) > tol:
             problems.append(f"line items sum to {_money(total)}, {target_name} is {_money(target)}")
     if problems:
-        return Check(False, "Line items do not add up: " + "; ".join(problems) + ".", ("line_items", target_name),
-                     {"problems": problems})
+        return Check(
+            False,
+            "Line items do not add up: " + "; ".join(problems) + ".",
+            ("line_items", target_name),
+            {"problems": problems},
+        )
     return Check(True, f"{len(items)} line item(s) add up to the {target_name}.")
 
 
@@ -65,8 +79,12 @@ def _currency(ctx: GateContext, p: Params) -> Check:
         why = "; ".join(f.notes) if f is not None and f.notes else "no currency found"
         return Check(False, f"Currency unknown: {why}.", ("currency",), {"allowed": allowed})
     if allowed and cur not in allowed:
-        return Check(False, f"Currency {cur} is not allowed by policy (allowed: {', '.join(allowed)}).",
-                     ("currency",), {"allowed": allowed})
+        return Check(
+            False,
+            f"Currency {cur} is not allowed by policy (allowed: {', '.join(allowed)}).",
+            ("currency",),
+            {"allowed": allowed},
+        )
     return Check(True, f"Currency {cur} is allowed.", details={"allowed": allowed})
 
 
@@ -81,19 +99,48 @@ def _dual(ctx: GateContext, p: Params) -> Check:
         return not_applicable(f"no dual-approval threshold for {cur or 'unknown currency'}")
     detail = {"threshold": str(limit), "currency": cur, "total": str(total)}
     if abs(total) > limit:
-        return Check(False, f"Total {_money(abs(total), cur)} is above the dual-approval threshold "
-                            f"{_money(limit, cur)}: two different people must approve.", ("total",), detail)
-    return Check(True, f"Total {_money(abs(total), cur)} is within the single-approval limit {_money(limit, cur)}.",
-                 details=detail)
+        return Check(
+            False,
+            f"Total {_money(abs(total), cur)} is above the dual-approval threshold "
+            f"{_money(limit, cur)}: two different people must approve.",
+            ("total",),
+            detail,
+        )
+    return Check(
+        True,
+        f"Total {_money(abs(total), cur)} is within the single-approval limit {_money(limit, cur)}.",
+        details=detail,
+    )
 
 
 RULES = [
-    Rule("amounts.totals", "Subtotal plus tax equals the total, within rounding.", Severity.review, _totals,
-         defaults={"tolerance": "0.02"}),
-    Rule("amounts.line_items", "Line items multiply out and sum to the subtotal (or total).", Severity.review,
-         _line_items, defaults={"tolerance": "0.05"}),
-    Rule("currency.allowed", "The document has a single currency that policy allows.", Severity.review, _currency,
-         frozenset({DocKind.invoice, DocKind.receipt, DocKind.po_change}), {"allowed": ["EUR", "USD", "GBP"]}),
-    Rule("amounts.dual_approval", "Totals above the threshold need two approvers.", Severity.dual, _dual,
-         defaults={"thresholds": {"default": "10000.00"}}),
+    Rule(
+        "amounts.totals",
+        "Subtotal plus tax equals the total, within rounding.",
+        Severity.review,
+        _totals,
+        defaults={"tolerance": "0.02"},
+    ),
+    Rule(
+        "amounts.line_items",
+        "Line items multiply out and sum to the subtotal (or total).",
+        Severity.review,
+        _line_items,
+        defaults={"tolerance": "0.05"},
+    ),
+    Rule(
+        "currency.allowed",
+        "The document has a single currency that policy allows.",
+        Severity.review,
+        _currency,
+        frozenset({DocKind.invoice, DocKind.receipt, DocKind.po_change}),
+        {"allowed": ["EUR", "USD", "GBP"]},
+    ),
+    Rule(
+        "amounts.dual_approval",
+        "Totals above the threshold need two approvers.",
+        Severity.dual,
+        _dual,
+        defaults={"thresholds": {"default": "10000.00"}},
+    ),
 ]

@@ -21,12 +21,23 @@ def _duplicates(ctx: GateContext, p: Params) -> Check:
             hits.append((d, f"same amount {amount} and date {when}"))
     if hits:
         text = "; ".join(f"document {d.document_id[:12]}… ({why})" for d, why in hits[:5])
-        return Check(False, f"Possible duplicate of {len(hits)} earlier document(s) from this vendor: {text}.",
-                     ("invoice_number", "total"), {"documents": [d.document_id for d, _ in hits]})
-    return Check(True, "No earlier document from this vendor has the same number, or the same amount and date.")
+        return Check(
+            False,
+            f"Possible duplicate of {len(hits)} earlier document(s) from this vendor: {text}.",
+            ("invoice_number", "total"),
+            {"documents": [d.document_id for d, _ in hits]},
+        )
+    return Check(
+        True, "No earlier document from this vendor has the same number, or the same amount and date."
+    )
 
 
 RULES = [
-    Rule("duplicates.invoice", "Not a duplicate (same vendor + number, or same vendor + amount + date).",
-         Severity.review, _duplicates, frozenset({DocKind.invoice, DocKind.receipt})),
+    Rule(
+        "duplicates.invoice",
+        "Not a duplicate (same vendor + number, or same vendor + amount + date).",
+        Severity.review,
+        _duplicates,
+        frozenset({DocKind.invoice, DocKind.receipt}),
+    ),
 ]

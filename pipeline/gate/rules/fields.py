@@ -13,19 +13,30 @@ def _required(ctx: GateContext, p: Params) -> Check:
     wanted = list(p.get(ctx.doc.kind.value, []))
     missing = [n for n in wanted if ctx.field(n) is None or ctx.field(n).value is None]  # type: ignore[union-attr]
     if missing:
-        return Check(False, f"Missing required field(s): {', '.join(missing)}.", tuple(missing),
-                     {"required": wanted})
-    return Check(True, f"All required fields are present ({', '.join(wanted) or 'none required'}).",
-                 details={"required": wanted})
+        return Check(
+            False, f"Missing required field(s): {', '.join(missing)}.", tuple(missing), {"required": wanted}
+        )
+    return Check(
+        True,
+        f"All required fields are present ({', '.join(wanted) or 'none required'}).",
+        details={"required": wanted},
+    )
 
 
 def _valid(ctx: GateContext, p: Params) -> Check:
-    bad = {n: f for n, f in sorted(ctx.doc.fields.items()) if not f.valid and (f.raw is not None or
-                                                                               n in p.get("derived", ()))}
+    bad = {
+        n: f
+        for n, f in sorted(ctx.doc.fields.items())
+        if not f.valid and (f.raw is not None or n in p.get("derived", ()))
+    }
     if bad:
         parts = [f"{n} ({f.notes[0] if f.notes else 'invalid'})" for n, f in bad.items()]
-        return Check(False, f"Could not be read reliably: {'; '.join(parts)}.", tuple(bad),
-                     {n: f.notes for n, f in bad.items()})
+        return Check(
+            False,
+            f"Could not be read reliably: {'; '.join(parts)}.",
+            tuple(bad),
+            {n: f.notes for n, f in bad.items()},
+        )
     return Check(True, "Every field found on the document was normalized without problems.")
 
 
@@ -54,18 +65,46 @@ def _confidence(ctx: GateContext, p: Params) -> Check:
         elif ungrounded_fails and is_ungrounded(f):
             low[name] = "not found verbatim in the document"
     if low:
-        return Check(False, "Low extraction confidence: " + "; ".join(f"{k} {v}" for k, v in low.items()) + ".",
-                     tuple(low), {"thresholds": {"default": default, **per_field}})
-    return Check(True, f"Every extracted field meets its confidence threshold (default {default:.2f}).",
-                 details={"thresholds": {"default": default, **per_field}})
+        return Check(
+            False,
+            "Low extraction confidence: " + "; ".join(f"{k} {v}" for k, v in low.items()) + ".",
+            tuple(low),
+            {"thresholds": {"default": default, **per_field}},
+        )
+    return Check(
+        True,
+        f"Every extracted field meets its confidence threshold (default {default:.2f}).",
+        details={"thresholds": {"default": default, **per_field}},
+    )
 
 
 RULES = [
-    Rule("fields.required", "Required fields for the document type are present.", Severity.review, _required,
-         ALL_KINDS, {"invoice": ["vendor", "invoice_number", "invoice_date", "currency", "total"],
-                     "receipt": ["merchant", "date", "total"], "po_change": ["po_number", "change_number"]}),
-    Rule("fields.valid", "Every field on the document could be normalized (dates, amounts, ids).",
-         Severity.review, _valid, ALL_KINDS, {"derived": ["currency", "changed_lines"]}),
-    Rule("fields.confidence", "Every extracted field meets its confidence threshold.", Severity.review,
-         _confidence, ALL_KINDS, {"default": 0.9, "per_field": {}, "ungrounded_fails": True}),
+    Rule(
+        "fields.required",
+        "Required fields for the document type are present.",
+        Severity.review,
+        _required,
+        ALL_KINDS,
+        {
+            "invoice": ["vendor", "invoice_number", "invoice_date", "currency", "total"],
+            "receipt": ["merchant", "date", "total"],
+            "po_change": ["po_number", "change_number"],
+        },
+    ),
+    Rule(
+        "fields.valid",
+        "Every field on the document could be normalized (dates, amounts, ids).",
+        Severity.review,
+        _valid,
+        ALL_KINDS,
+        {"derived": ["currency", "changed_lines"]},
+    ),
+    Rule(
+        "fields.confidence",
+        "Every extracted field meets its confidence threshold.",
+        Severity.review,
+        _confidence,
+        ALL_KINDS,
+        {"default": 0.9, "per_field": {}, "ungrounded_fails": True},
+    ),
 ]

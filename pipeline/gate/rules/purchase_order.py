@@ -42,9 +42,15 @@ def _two_way(ctx: GateContext, p: Params) -> Check:
         problems.extend(_line_problems(ctx, "problems") or [f"match status {status}"])
     details = ctx.po_match.model_dump(mode="json") if ctx.po_match else {}
     if problems:
-        return Check(False, f"Invoice does not match PO {ctx.po.po_number}: " + "; ".join(problems) + ".",
-                     ("po_number", "line_items"), details)
-    return Check(True, f"Invoice matches PO {ctx.po.po_number} within price/quantity tolerance.", details=details)
+        return Check(
+            False,
+            f"Invoice does not match PO {ctx.po.po_number}: " + "; ".join(problems) + ".",
+            ("po_number", "line_items"),
+            details,
+        )
+    return Check(
+        True, f"Invoice matches PO {ctx.po.po_number} within price/quantity tolerance.", details=details
+    )
 
 
 def _three_way(ctx: GateContext, p: Params) -> Check:
@@ -57,8 +63,12 @@ def _three_way(ctx: GateContext, p: Params) -> Check:
         return not_applicable("no invoice line items to compare with goods receipts")
     missing = _line_problems(ctx, "not_received")
     if missing:
-        return Check(False, "Invoiced more than received: " + "; ".join(missing) + ".", ("line_items",),
-                     {"lines": m.details.get("lines", [])})
+        return Check(
+            False,
+            "Invoiced more than received: " + "; ".join(missing) + ".",
+            ("line_items",),
+            {"lines": m.details.get("lines", [])},
+        )
     if not m.three_way:
         return Check(False, "3-way match not possible until the 2-way match passes.", ("line_items",))
     return Check(True, f"Every invoiced quantity has been received against PO {ctx.po.po_number}.")
@@ -67,14 +77,20 @@ def _three_way(ctx: GateContext, p: Params) -> Check:
 def _po_known(ctx: GateContext, p: Params) -> Check:
     f = ctx.field("po_number")
     if ctx.po is None:
-        return Check(False, f"PO {f.raw if f else '?'} of this change is not in the PO master.", ("po_number",))
+        return Check(
+            False, f"PO {f.raw if f else '?'} of this change is not in the PO master.", ("po_number",)
+        )
     lines = ctx.field("changed_lines")
     if ctx.doc.po_change is None:
         why = "; ".join(lines.notes) if lines is not None and lines.notes else "no deltas computed"
-        return Check(False, f"The PO change could not be applied to PO {ctx.po.po_number}: {why}.",
-                     ("changed_lines",))
-    return Check(True, f"PO change applies to PO {ctx.po.po_number}: {ctx.doc.po_change.summary}",
-                 details={"summary": ctx.doc.po_change.summary})
+        return Check(
+            False, f"The PO change could not be applied to PO {ctx.po.po_number}: {why}.", ("changed_lines",)
+        )
+    return Check(
+        True,
+        f"PO change applies to PO {ctx.po.po_number}: {ctx.doc.po_change.summary}",
+        details={"summary": ctx.doc.po_change.summary},
+    )
 
 
 def _delivery(ctx: GateContext, p: Params) -> Check:
@@ -83,22 +99,55 @@ def _delivery(ctx: GateContext, p: Params) -> Check:
         return not_applicable("no PO change deltas")
     late = [d for d in s.deltas if d.change == "date" and d.after and (d.after.get("days") or 0) > 0]
     if late:
-        parts = [f"line {d.line_no} moves from {d.before.get('need_by_date') if d.before else '?'} to "
-                 f"{d.after.get('need_by_date') if d.after else '?'} (+{d.after.get('days') if d.after else '?'} "
-                 "days)" for d in late]
-        return Check(False, "Delivery moves past the need-by date: " + "; ".join(parts) + ".", ("changed_lines",),
-                     {"max_lead_time_impact_days": s.max_lead_time_impact_days})
+        parts = [
+            f"line {d.line_no} moves from {d.before.get('need_by_date') if d.before else '?'} to "
+            f"{d.after.get('need_by_date') if d.after else '?'} (+{d.after.get('days') if d.after else '?'} "
+            "days)"
+            for d in late
+        ]
+        return Check(
+            False,
+            "Delivery moves past the need-by date: " + "; ".join(parts) + ".",
+            ("changed_lines",),
+            {"max_lead_time_impact_days": s.max_lead_time_impact_days},
+        )
     return Check(True, "No delivery date moves past its need-by date.")
 
 
 RULES = [
-    Rule("po.two_way", "Invoice matches its PO (vendor, currency, prices and quantities within tolerance).",
-         Severity.review, _two_way, INVOICE,
-         {"require_po": False, "price_tolerance_pct": "2", "quantity_tolerance_pct": "0", "amount_tolerance": "1.00"}),
-    Rule("po.three_way", "Invoiced quantities have been received (goods receipts).", Severity.review, _three_way,
-         INVOICE, {"require_lines": False}),
-    Rule("po_change.po_known", "A PO change refers to a known PO and applies cleanly.", Severity.review, _po_known,
-         PO_CHANGE),
-    Rule("po_change.delivery", "A PO change does not move delivery past the need-by date.", Severity.review,
-         _delivery, PO_CHANGE),
+    Rule(
+        "po.two_way",
+        "Invoice matches its PO (vendor, currency, prices and quantities within tolerance).",
+        Severity.review,
+        _two_way,
+        INVOICE,
+        {
+            "require_po": False,
+            "price_tolerance_pct": "2",
+            "quantity_tolerance_pct": "0",
+            "amount_tolerance": "1.00",
+        },
+    ),
+    Rule(
+        "po.three_way",
+        "Invoiced quantities have been received (goods receipts).",
+        Severity.review,
+        _three_way,
+        INVOICE,
+        {"require_lines": False},
+    ),
+    Rule(
+        "po_change.po_known",
+        "A PO change refers to a known PO and applies cleanly.",
+        Severity.review,
+        _po_known,
+        PO_CHANGE,
+    ),
+    Rule(
+        "po_change.delivery",
+        "A PO change does not move delivery past the need-by date.",
+        Severity.review,
+        _delivery,
+        PO_CHANGE,
+    ),
 ]

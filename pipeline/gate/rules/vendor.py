@@ -25,21 +25,31 @@ def _known(ctx: GateContext, p: Params) -> Check:
         return Check(False, "The vendor is not in the vendor master.", ("vendor",))
     if m.ambiguous:
         ids = ", ".join(f"{vid} ({score:.0f})" for vid, score in m.candidates)
-        return Check(False, f"The vendor matches more than one master record: {ids}.", ("vendor",),
-                     {"candidates": m.candidates, "method": m.method})
+        return Check(
+            False,
+            f"The vendor matches more than one master record: {ids}.",
+            ("vendor",),
+            {"candidates": m.candidates, "method": m.method},
+        )
     if ctx.vendor is None:
         return Check(False, f"Vendor {m.vendor_id} is no longer in the vendor master.", ("vendor",))
-    return Check(True, f"Vendor is {ctx.vendor.name} ({ctx.vendor.vendor_id}), matched by {m.method} "
-                       f"with score {m.score:.0f}.", details={"vendor_id": m.vendor_id, "method": m.method,
-                                                             "score": m.score})
+    return Check(
+        True,
+        f"Vendor is {ctx.vendor.name} ({ctx.vendor.vendor_id}), matched by {m.method} "
+        f"with score {m.score:.0f}.",
+        details={"vendor_id": m.vendor_id, "method": m.method, "score": m.score},
+    )
 
 
 def _active(ctx: GateContext, p: Params) -> Check:
     if ctx.vendor is None:
         return not_applicable("no vendor matched")
     if not ctx.vendor.active:
-        return Check(False, f"Vendor {ctx.vendor.name} ({ctx.vendor.vendor_id}) is inactive/blocked in the "
-                            "vendor master.", ("vendor",))
+        return Check(
+            False,
+            f"Vendor {ctx.vendor.name} ({ctx.vendor.vendor_id}) is inactive/blocked in the vendor master.",
+            ("vendor",),
+        )
     return Check(True, f"Vendor {ctx.vendor.vendor_id} is active.")
 
 
@@ -48,23 +58,46 @@ def _bank(ctx: GateContext, p: Params) -> Check:
     f = ctx.field("iban")
     if iban is None:
         if f is not None and f.raw is not None:
-            return Check(False, "The bank account on the document is not a valid IBAN: a person must check "
-                                "the payment details.", ("iban",))
+            return Check(
+                False,
+                "The bank account on the document is not a valid IBAN: a person must check "
+                "the payment details.",
+                ("iban",),
+            )
         return not_applicable("no bank account on the document")
     if ctx.vendor is None:
-        return Check(False, f"Bank account {_mask(iban)} cannot be verified: the vendor is not known.", ("iban",))
+        return Check(
+            False, f"Bank account {_mask(iban)} cannot be verified: the vendor is not known.", ("iban",)
+        )
     if iban in ctx.vendor.ibans:
         return Check(True, f"Bank account {_mask(iban)} is on file for {ctx.vendor.vendor_id}.")
     on_file = ", ".join(_mask(i) for i in ctx.vendor.ibans) or "none"
-    return Check(False, f"Bank account {_mask(iban)} differs from the vendor master (on file: {on_file}). "
-                        "Possible payment fraud: a person must confirm with the vendor.", ("iban",),
-                 {"on_file": [_mask(i) for i in ctx.vendor.ibans]})
+    return Check(
+        False,
+        f"Bank account {_mask(iban)} differs from the vendor master (on file: {on_file}). "
+        "Possible payment fraud: a person must confirm with the vendor.",
+        ("iban",),
+        {"on_file": [_mask(i) for i in ctx.vendor.ibans]},
+    )
 
 
 RULES = [
-    Rule("vendor.known", "The vendor matches exactly one vendor master record.", Severity.review, _known,
-         VENDOR_KINDS, {"kinds": ["invoice", "po_change"]}),
-    Rule("vendor.active", "The vendor is active in the vendor master.", Severity.reject, _active, VENDOR_KINDS),
-    Rule("vendor.bank_account", "The bank account equals one on file (otherwise always a person: fraud signal).",
-         Severity.review, _bank, frozenset({DocKind.invoice, DocKind.receipt})),
+    Rule(
+        "vendor.known",
+        "The vendor matches exactly one vendor master record.",
+        Severity.review,
+        _known,
+        VENDOR_KINDS,
+        {"kinds": ["invoice", "po_change"]},
+    ),
+    Rule(
+        "vendor.active", "The vendor is active in the vendor master.", Severity.reject, _active, VENDOR_KINDS
+    ),
+    Rule(
+        "vendor.bank_account",
+        "The bank account equals one on file (otherwise always a person: fraud signal).",
+        Severity.review,
+        _bank,
+        frozenset({DocKind.invoice, DocKind.receipt}),
+    ),
 ]

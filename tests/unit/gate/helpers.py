@@ -15,16 +15,28 @@ TODAY = date(2026, 11, 23)
 POLICY = load_policy()
 
 
-def run_gate(ex: Extraction, snapshot: RefSnapshot | None = None, *, today: date = TODAY,
-             duplicates: tuple[DocumentIndexEntry, ...] = (), policy: Policy = POLICY,
-             config: NormalizeConfig = NormalizeConfig()) -> Decision:
+def run_gate(
+    ex: Extraction,
+    snapshot: RefSnapshot | None = None,
+    *,
+    today: date = TODAY,
+    duplicates: tuple[DocumentIndexEntry, ...] = (),
+    policy: Policy = POLICY,
+    config: NormalizeConfig | None = None,
+) -> Decision:
     snap = snapshot or ref()
-    doc = normalize_extraction(ex, snap, config)
+    doc = normalize_extraction(ex, snap, config or NormalizeConfig())
     po_field = doc.fields.get("po_number")
     po = snap.purchase_order(po_field.value) if po_field is not None and po_field.value else None
-    ctx = build_context(doc, policy, today=today, document_id="d" * 64,
-                        vendor=snap.vendor(doc.vendor.vendor_id if doc.vendor else None), po=po,
-                        duplicates=duplicates)
+    ctx = build_context(
+        doc,
+        policy,
+        today=today,
+        document_id="d" * 64,
+        vendor=snap.vendor(doc.vendor.vendor_id if doc.vendor else None),
+        po=po,
+        duplicates=duplicates,
+    )
     return decide(ctx, policy)
 
 

@@ -15,7 +15,9 @@ DATA = Path(__file__).parent / "data" / "eval_small.jsonl"
 
 def report():  # type: ignore[no-untyped-def]
     rows, skipped = read_jsonl(DATA)
-    rep = run_eval(rows, load_policy(), RefSnapshot(), NormalizeConfig(default_locale="en_MY"), date(2026, 11, 23))
+    rep = run_eval(
+        rows, load_policy(), RefSnapshot(), NormalizeConfig(default_locale="en_MY"), date(2026, 11, 23)
+    )
     return rep, skipped
 
 
@@ -55,7 +57,9 @@ def test_wilson_lower_bound() -> None:
 
 def test_cli_writes_png_and_json(tmp_path: Path) -> None:
     png = tmp_path / "curve.png"
-    res = CliRunner().invoke(app, ["eval", "gate", str(DATA), "--locale", "en_MY", "--plot", str(png), "--json"])
+    res = CliRunner().invoke(
+        app, ["eval", "gate", str(DATA), "--locale", "en_MY", "--plot", str(png), "--json"]
+    )
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout.strip().splitlines()[-1])
     assert data["chosen"]["threshold"] == 0.88 and png.read_bytes()[:4] == b"\x89PNG"

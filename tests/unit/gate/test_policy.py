@@ -21,14 +21,17 @@ def test_checksum_follows_the_text() -> None:
     assert parse_policy(text + "\n# comment\n").ref.checksum != load_policy().ref.checksum
 
 
-@pytest.mark.parametrize(("text", "fragment"), [
-    ("name: x\nversion: '1'\nrules:\n  no.such.rule: {}\n", "unknown rule id"),
-    ("name: x\nversion: '1'\nrules:\n  dates.window: {params: {max_age: 3}}\n", "unknown parameter"),
-    ("name: x\nversion: '1'\nrules:\n  dates.window: {severity: maybe}\n", "severity"),
-    ("name: x\n", "version"),
-    ("- a\n- b\n", "mapping"),
-    ("name: [unclosed\n", "not valid YAML"),
-])
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("name: x\nversion: '1'\nrules:\n  no.such.rule: {}\n", "unknown rule id"),
+        ("name: x\nversion: '1'\nrules:\n  dates.window: {params: {max_age: 3}}\n", "unknown parameter"),
+        ("name: x\nversion: '1'\nrules:\n  dates.window: {severity: maybe}\n", "severity"),
+        ("name: x\n", "version"),
+        ("- a\n- b\n", "mapping"),
+        ("name: [unclosed\n", "not valid YAML"),
+    ],
+)
 def test_bad_policies_are_load_errors(text: str, fragment: str) -> None:
     with pytest.raises(PolicyError, match=fragment):
         parse_policy(text)

@@ -6,7 +6,7 @@ import pytest
 from pipeline.contracts import DocKind, Outcome, Severity
 from pipeline.gate.rules import CATALOGUE
 from pipeline.refdata.records import DocumentIndexEntry, PORecord
-from tests.unit.gate.helpers import POLICY, run_gate, failed, reason
+from tests.unit.gate.helpers import POLICY, failed, reason, run_gate
 from tests.unit.normalize.factories import (
     ACME,
     GLOBEX,
@@ -87,7 +87,9 @@ def test_due_before_document_date() -> None:
 
 
 def test_currency_not_allowed_and_mixed() -> None:
-    r = reason(run_gate(acme_invoice(currency="JPY", total="392", subtotal="330", tax="62")), "currency.allowed")
+    r = reason(
+        run_gate(acme_invoice(currency="JPY", total="392", subtotal="330", tax="62")), "currency.allowed"
+    )
     assert not r.passed and "JPY is not allowed" in r.message
     r = reason(run_gate(acme_invoice(total="USD 392.70")), "currency.allowed")
     assert not r.passed and "mixed currencies" in r.message
@@ -96,20 +98,30 @@ def test_currency_not_allowed_and_mixed() -> None:
 def test_unknown_and_ambiguous_and_inactive_vendor() -> None:
     unknown = acme_invoice(vendor="Nobody Ltd", vendor_tax_id=None, iban=None)
     assert not reason(run_gate(unknown), "vendor.known").passed
-    twins = extraction(vendor="Northwind Traders", invoice_number="1", invoice_date="2026-11-20",
-                       currency="USD", total="10.00")
+    twins = extraction(
+        vendor="Northwind Traders",
+        invoice_number="1",
+        invoice_date="2026-11-20",
+        currency="USD",
+        total="10.00",
+    )
     r = reason(run_gate(twins, ref(TWIN_A, TWIN_B)), "vendor.known")
     assert not r.passed and "V010" in r.message and "V011" in r.message
-    inactive = extraction(vendor="Initech Ltd", invoice_number="5", invoice_date="20/11/2026", currency="GBP",
-                          total="10.00")
+    inactive = extraction(
+        vendor="Initech Ltd", invoice_number="5", invoice_date="20/11/2026", currency="GBP", total="10.00"
+    )
     d = run_gate(inactive, ref(ACME, GLOBEX, INITECH))
     assert not reason(d, "vendor.active").passed and d.outcome == Outcome.rejected
 
 
 def test_receipts_do_not_need_the_vendor_master() -> None:
     ex = extraction(DocKind.receipt, merchant="Corner Shop", date="2026-11-20", total="RM 9.00")
-    d = run_gate(ex, config=__import__("pipeline.normalize.config", fromlist=["x"]).NormalizeConfig(
-        default_locale="en_MY"))
+    d = run_gate(
+        ex,
+        config=__import__("pipeline.normalize.config", fromlist=["x"]).NormalizeConfig(
+            default_locale="en_MY"
+        ),
+    )
     assert reason(d, "vendor.known").passed and "Not applicable" in reason(d, "vendor.known").message
     assert d.outcome == Outcome.auto_approved
 
@@ -169,10 +181,18 @@ def test_dual_approval_above_threshold() -> None:
 
 
 def _po_change(need_by: str) -> object:
-    return extraction(DocKind.po_change, structured={
-        "document_type": "po_change", "po_number": "PO-1001", "change_number": "4", "vendor_id": "V001",
-        "currency": "EUR", "issued": "2026-11-10",
-        "lines": [{"line_no": 2, "action": "change", "need_by_date": need_by}]})
+    return extraction(
+        DocKind.po_change,
+        structured={
+            "document_type": "po_change",
+            "po_number": "PO-1001",
+            "change_number": "4",
+            "vendor_id": "V001",
+            "currency": "EUR",
+            "issued": "2026-11-10",
+            "lines": [{"line_no": 2, "action": "change", "need_by_date": need_by}],
+        },
+    )
 
 
 def test_po_change_past_need_by_is_an_exception() -> None:
@@ -200,8 +220,9 @@ def test_rule_that_crashes_fails_closed() -> None:
 def test_policy_switch_off_reports_rule() -> None:
     from pipeline.gate.policy import parse_policy
 
-    text = POLICY.source.replace("  vendor.bank_account:\n    severity: review",
-                                 "  vendor.bank_account:\n    enabled: false")
+    text = POLICY.source.replace(
+        "  vendor.bank_account:\n    severity: review", "  vendor.bank_account:\n    enabled: false"
+    )
     policy = parse_policy(text)
     d = run_gate(acme_invoice(iban="GB82 WEST 1234 5698 7654 32"), policy=policy)
     r = reason(d, "vendor.bank_account")

@@ -13,9 +13,14 @@ from tests.unit.normalize.factories import acme_invoice, ref
 
 def envelope(doc: NormalizedDocument, doc_id: str, event_id: str) -> Envelope[NormalizedDocument]:
     return Envelope[NormalizedDocument](
-        event_id=event_id, event_type="docs.normalized", document_id=doc_id, correlation_id=event_id,
-        producer=Producer(stage="normalize", version="1"), payload=doc,
-        submitted_at=datetime(2026, 11, 23, 8, 0, tzinfo=UTC))
+        event_id=event_id,
+        event_type="docs.normalized",
+        document_id=doc_id,
+        correlation_id=event_id,
+        producer=Producer(stage="normalize", version="1"),
+        payload=doc,
+        submitted_at=datetime(2026, 11, 23, 8, 0, tzinfo=UTC),
+    )
 
 
 def test_gate_stage_decides_and_catches_duplicates_across_documents(tmp_path: Path) -> None:

@@ -6,28 +6,33 @@ from pipeline.normalize.amounts import parse_amount, parse_quantity
 from pipeline.normalize.currency import normalize_currency
 
 
-@pytest.mark.parametrize(("raw", "locale", "hint", "value", "currency"), [
-    ("1.234,56", None, None, "1234.56", None),
-    ("1,234.56", None, None, "1234.56", None),
-    ("(12.00)", None, None, "-12.00", None),
-    ("12-", None, None, "-12.00", None),
-    ("USD 1 234,56", None, None, "1234.56", "USD"),
-    ("RM 12.50", None, "MYR", "12.50", "MYR"),
-    ("RM41.45", None, None, "41.45", "MYR"),
-    ("€1.234.567,89", None, None, "1234567.89", "EUR"),
-    ("1'234.50 CHF", None, None, "1234.50", "CHF"),
-    ("12.00 CR", None, None, "-12.00", None),
-    ("−5,00 €", "de_DE", None, "-5.00", "EUR"),
-    ("1,23,456.00", None, "INR", "123456.00", None),
-    ("JPY 1,000", None, None, "1000", "JPY"),
-    ("43.7", None, "MYR", "43.70", None),
-    ("1,234", "en_US", None, "1234.00", None),
-    ("1.234", "de_DE", None, "1234.00", None),
-    ("1,234", None, "EUR", "1234.00", None),
-    ("$8.20", None, "USD", "8.20", "USD"),
-    ("0,5", None, None, "0.50", None),
-])
-def test_amount_formats(raw: str, locale: str | None, hint: str | None, value: str, currency: str | None) -> None:
+@pytest.mark.parametrize(
+    ("raw", "locale", "hint", "value", "currency"),
+    [
+        ("1.234,56", None, None, "1234.56", None),
+        ("1,234.56", None, None, "1234.56", None),
+        ("(12.00)", None, None, "-12.00", None),
+        ("12-", None, None, "-12.00", None),
+        ("USD 1 234,56", None, None, "1234.56", "USD"),
+        ("RM 12.50", None, "MYR", "12.50", "MYR"),
+        ("RM41.45", None, None, "41.45", "MYR"),
+        ("€1.234.567,89", None, None, "1234567.89", "EUR"),
+        ("1'234.50 CHF", None, None, "1234.50", "CHF"),
+        ("12.00 CR", None, None, "-12.00", None),
+        ("−5,00 €", "de_DE", None, "-5.00", "EUR"),
+        ("1,23,456.00", None, "INR", "123456.00", None),
+        ("JPY 1,000", None, None, "1000", "JPY"),
+        ("43.7", None, "MYR", "43.70", None),
+        ("1,234", "en_US", None, "1234.00", None),
+        ("1.234", "de_DE", None, "1234.00", None),
+        ("1,234", None, "EUR", "1234.00", None),
+        ("$8.20", None, "USD", "8.20", "USD"),
+        ("0,5", None, None, "0.50", None),
+    ],
+)
+def test_amount_formats(
+    raw: str, locale: str | None, hint: str | None, value: str, currency: str | None
+) -> None:
     res = parse_amount(raw, locale, hint)
     assert res.valid, res
     assert res.value == Decimal(value) and res.text == value
@@ -40,18 +45,21 @@ def test_negative_markers_are_noted() -> None:
     assert "trailing minus" in parse_amount("12-").notes[0]
 
 
-@pytest.mark.parametrize(("raw", "fragment"), [
-    ("1,234", "ambiguous amount"),
-    ("USD 12 EUR", "mixed currencies"),
-    ("abc", "no number"),
-    ("12 34", "irregular"),
-    ("-(12)", "conflicting negative"),
-    ("1.23.4", "not digit grouping"),
-    ("12.00 USD 13", "more than one number"),
-    ("12 apples", "unexpected text"),
-    ("((12))", "unbalanced"),
-    ("", "no amount"),
-])
+@pytest.mark.parametrize(
+    ("raw", "fragment"),
+    [
+        ("1,234", "ambiguous amount"),
+        ("USD 12 EUR", "mixed currencies"),
+        ("abc", "no number"),
+        ("12 34", "irregular"),
+        ("-(12)", "conflicting negative"),
+        ("1.23.4", "not digit grouping"),
+        ("12.00 USD 13", "more than one number"),
+        ("12 apples", "unexpected text"),
+        ("((12))", "unbalanced"),
+        ("", "no amount"),
+    ],
+)
 def test_bad_amounts_give_reasons(raw: str, fragment: str) -> None:
     res = parse_amount(raw)
     assert not res.valid and res.value is None
@@ -80,10 +88,19 @@ def test_quantity_units_and_no_currency() -> None:
     assert not parse_quantity("EUR 3").valid
 
 
-@pytest.mark.parametrize(("raw", "hint", "code"), [
-    ("EUR", None, "EUR"), ("eur", None, "EUR"), ("€", None, "EUR"), ("Euro", None, "EUR"),
-    ("RM", None, "MYR"), ("$", "CAD", "CAD"), ("US$", None, "USD"), ("Currency: GBP", None, "GBP"),
-])
+@pytest.mark.parametrize(
+    ("raw", "hint", "code"),
+    [
+        ("EUR", None, "EUR"),
+        ("eur", None, "EUR"),
+        ("€", None, "EUR"),
+        ("Euro", None, "EUR"),
+        ("RM", None, "MYR"),
+        ("$", "CAD", "CAD"),
+        ("US$", None, "USD"),
+        ("Currency: GBP", None, "GBP"),
+    ],
+)
 def test_currency_to_iso(raw: str, hint: str | None, code: str) -> None:
     assert normalize_currency(raw, hint).code == code
 

@@ -19,13 +19,16 @@ def normalize(ex, snapshot=None) -> NormalizedDocument:  # type: ignore[no-untyp
     return NormalizedDocument.model_validate(event.payload.model_dump())
 
 
-@pytest.mark.parametrize(("raw", "value", "note"), [
-    ("1.234,56", "1234.56", None),
-    ("1,234.56", "1234.56", None),
-    ("(12.00)", "-12.00", "parentheses"),
-    ("12-", "-12.00", "trailing minus"),
-    ("USD 1 234,56", None, "mixed currencies"),  # USD amount on a EUR invoice: flagged, currency dropped
-])
+@pytest.mark.parametrize(
+    ("raw", "value", "note"),
+    [
+        ("1.234,56", "1234.56", None),
+        ("1,234.56", "1234.56", None),
+        ("(12.00)", "-12.00", "parentheses"),
+        ("12-", "-12.00", "trailing minus"),
+        ("USD 1 234,56", None, "mixed currencies"),  # USD amount on a EUR invoice: flagged, currency dropped
+    ],
+)
 def test_amounts(raw: str, value: str | None, note: str | None) -> None:
     doc = normalize(acme_invoice(total=raw))
     f = doc.fields["total"]
@@ -39,14 +42,26 @@ def test_amounts(raw: str, value: str | None, note: str | None) -> None:
 
 
 def test_usd_amount_on_usd_document_is_fine() -> None:
-    doc = normalize(extraction(vendor="Globex", invoice_number="1", invoice_date="11/20/2026", currency="USD",
-                               total="USD 1 234,56"))
+    doc = normalize(
+        extraction(
+            vendor="Globex",
+            invoice_number="1",
+            invoice_date="11/20/2026",
+            currency="USD",
+            total="USD 1 234,56",
+        )
+    )
     assert doc.fields["total"].value == "1234.56" and doc.currency == "USD"
 
 
-@pytest.mark.parametrize(("raw", "note"), [
-    ("03/04/05", "ambiguous"), ("31/02/2024", "impossible"), ("yesterday", "relative date"),
-])
+@pytest.mark.parametrize(
+    ("raw", "note"),
+    [
+        ("03/04/05", "ambiguous"),
+        ("31/02/2024", "impossible"),
+        ("yesterday", "relative date"),
+    ],
+)
 def test_dates_without_locale(raw: str, note: str) -> None:
     doc = normalize(extraction(vendor="Unknown GmbH", invoice_number="1", invoice_date=raw, total="1.00"))
     f = doc.fields["invoice_date"]
@@ -65,7 +80,9 @@ def test_tax_id_with_wrong_checksum() -> None:
 
 
 def test_vendor_matching_two_master_records() -> None:
-    doc = normalize(extraction(vendor="Northwind Traders", invoice_number="1", invoice_date="2026-11-01",
-                               total="1.00"), ref(TWIN_A, TWIN_B, ACME))
+    doc = normalize(
+        extraction(vendor="Northwind Traders", invoice_number="1", invoice_date="2026-11-01", total="1.00"),
+        ref(TWIN_A, TWIN_B, ACME),
+    )
     assert doc.vendor is not None and doc.vendor.ambiguous and doc.vendor.vendor_id is None
     assert sorted(c[0] for c in doc.vendor.candidates) == ["V010", "V011"]

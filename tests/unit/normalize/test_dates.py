@@ -6,24 +6,27 @@ from pipeline.normalize.dates import parse_date
 from pipeline.normalize.locales import date_order
 
 
-@pytest.mark.parametrize(("raw", "locale", "expected"), [
-    ("2024-03-05", None, date(2024, 3, 5)),
-    ("2016/05/01", None, date(2016, 5, 1)),
-    ("03/04/2005", "de_DE", date(2005, 4, 3)),
-    ("03/04/2005", "en_US", date(2005, 3, 4)),
-    ("15.11.2026", None, date(2026, 11, 15)),
-    ("22-04-16", "en_MY", date(2016, 4, 22)),
-    ("15 MAY 2018", None, date(2018, 5, 15)),
-    ("OCT 3, 2016", None, date(2016, 10, 3)),
-    ("01-NOV-2017", None, date(2017, 11, 1)),
-    ("20180304", None, date(2018, 3, 4)),
-    ("25032018", None, date(2018, 3, 25)),
-    ("(06/12/2016)", "en_GB", date(2016, 12, 6)),
-    ("Date: 12/05/2018 10:32 AM", "en_GB", date(2018, 5, 12)),
-    ("12. März 2024", "de_DE", date(2024, 3, 12)),
-    ("2024. 05. 12.", "hu_HU", date(2024, 5, 12)),
-    ("5/5/2020", None, date(2020, 5, 5)),
-])
+@pytest.mark.parametrize(
+    ("raw", "locale", "expected"),
+    [
+        ("2024-03-05", None, date(2024, 3, 5)),
+        ("2016/05/01", None, date(2016, 5, 1)),
+        ("03/04/2005", "de_DE", date(2005, 4, 3)),
+        ("03/04/2005", "en_US", date(2005, 3, 4)),
+        ("15.11.2026", None, date(2026, 11, 15)),
+        ("22-04-16", "en_MY", date(2016, 4, 22)),
+        ("15 MAY 2018", None, date(2018, 5, 15)),
+        ("OCT 3, 2016", None, date(2016, 10, 3)),
+        ("01-NOV-2017", None, date(2017, 11, 1)),
+        ("20180304", None, date(2018, 3, 4)),
+        ("25032018", None, date(2018, 3, 25)),
+        ("(06/12/2016)", "en_GB", date(2016, 12, 6)),
+        ("Date: 12/05/2018 10:32 AM", "en_GB", date(2018, 5, 12)),
+        ("12. März 2024", "de_DE", date(2024, 3, 12)),
+        ("2024. 05. 12.", "hu_HU", date(2024, 5, 12)),
+        ("5/5/2020", None, date(2020, 5, 5)),
+    ],
+)
 def test_parses_explicit_and_localized_formats(raw: str, locale: str | None, expected: date) -> None:
     res = parse_date(raw, locale)
     assert res.valid and res.value == expected, res

@@ -20,8 +20,9 @@ def test_invoice_normalized_with_vendor_locale() -> None:
 
 
 def test_unknown_vendor_without_locale_flags_ambiguous_date() -> None:
-    ex = extraction(vendor="Nobody GmbH", invoice_number="1", invoice_date="03/04/05", total="10.00",
-                    currency="EUR")
+    ex = extraction(
+        vendor="Nobody GmbH", invoice_number="1", invoice_date="03/04/05", total="10.00", currency="EUR"
+    )
     doc = normalize_extraction(ex, ref(), CFG)
     f = doc.fields["invoice_date"]
     assert not f.valid and f.value is None and "ambiguous" in f.notes[0]
@@ -50,8 +51,9 @@ def test_currency_taken_from_amount_symbol() -> None:
 
 
 def test_wrong_checksum_tax_id_is_invalid_and_does_not_match() -> None:
-    doc = normalize_extraction(acme_invoice(vendor_tax_id="DE136695977", vendor="Someone Else", iban=None), ref(),
-                               CFG)
+    doc = normalize_extraction(
+        acme_invoice(vendor_tax_id="DE136695977", vendor="Someone Else", iban=None), ref(), CFG
+    )
     assert not doc.fields["vendor_tax_id"].valid and "check digit" in doc.fields["vendor_tax_id"].notes[0]
     assert doc.vendor is not None and doc.vendor.vendor_id is None
 
@@ -72,9 +74,15 @@ def test_absent_fields_and_ungrounded_values() -> None:
 
 
 def test_po_change_document() -> None:
-    structured = {"document_type": "po_change", "po_number": "PO-1001", "change_number": "2", "vendor_id": "V001",
-                  "currency": "EUR", "issued": "2026-11-10",
-                  "lines": [{"line_no": 1, "action": "change", "need_by_date": "2026-11-30"}]}
+    structured = {
+        "document_type": "po_change",
+        "po_number": "PO-1001",
+        "change_number": "2",
+        "vendor_id": "V001",
+        "currency": "EUR",
+        "issued": "2026-11-10",
+        "lines": [{"line_no": 1, "action": "change", "need_by_date": "2026-11-30"}],
+    }
     doc = normalize_extraction(extraction(DocKind.po_change, structured=structured), ref(), CFG)
     assert doc.po_change is not None and doc.po_change.max_lead_time_impact_days == 10
     assert doc.vendor is not None and doc.vendor.vendor_id == "V001" and doc.vendor.method == "vendor_id"

@@ -6,19 +6,24 @@ from pipeline.normalize.vendors import VendorIndex, match_vendor, name_key
 from tests.unit.normalize.factories import ACME, GLOBEX, INITECH, TWIN_A, TWIN_B
 
 
-@pytest.mark.parametrize(("raw", "country", "value"), [
-    ("DE136695976", None, "DE136695976"),
-    ("USt-IdNr.: DE 136 695 976", None, "DE136695976"),
-    ("FR40303265045", None, "FR40303265045"),
-    ("GB980780684", None, "980780684"),
-    ("12-3456789", "US", "123456789"),
-])
+@pytest.mark.parametrize(
+    ("raw", "country", "value"),
+    [
+        ("DE136695976", None, "DE136695976"),
+        ("USt-IdNr.: DE 136 695 976", None, "DE136695976"),
+        ("FR40303265045", None, "FR40303265045"),
+        ("GB980780684", None, "980780684"),
+        ("12-3456789", "US", "123456789"),
+    ],
+)
 def test_valid_tax_ids(raw: str, country: str | None, value: str) -> None:
     res = normalize_tax_id(raw, country)
     assert res.valid and res.value == value
 
 
-@pytest.mark.parametrize(("raw", "country"), [("DE136695977", None), ("GB980780685", None), ("FR4030326504", None)])
+@pytest.mark.parametrize(
+    ("raw", "country"), [("DE136695977", None), ("GB980780685", None), ("FR4030326504", None)]
+)
 def test_wrong_checksum_tax_ids_are_invalid_with_reason(raw: str, country: str | None) -> None:
     res = normalize_tax_id(raw, country)
     assert not res.valid and res.value is None
@@ -65,10 +70,17 @@ def test_two_master_records_make_an_ambiguous_match() -> None:
     assert m.vendor_id is None and m.ambiguous and m.method == "fuzzy"
 
 
-@pytest.mark.parametrize(("raw", "value"), [
-    ("PO-4500012", "PO-4500012"), ("PO 4500012", "PO-4500012"), ("po#4500012", "4500012"),
-    ("Purchase Order No: 4500012", "4500012"), ("4500012", "4500012"), ("PO-2024-0001", "PO-2024-0001"),
-])
+@pytest.mark.parametrize(
+    ("raw", "value"),
+    [
+        ("PO-4500012", "PO-4500012"),
+        ("PO 4500012", "PO-4500012"),
+        ("po#4500012", "4500012"),
+        ("Purchase Order No: 4500012", "4500012"),
+        ("4500012", "4500012"),
+        ("PO-2024-0001", "PO-2024-0001"),
+    ],
+)
 def test_po_numbers(raw: str, value: str) -> None:
     res = normalize_po_number(raw)
     assert res.valid and res.value == value

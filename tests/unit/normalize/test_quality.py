@@ -14,11 +14,18 @@ TODAY = date(2026, 11, 23)
 
 
 def docs():  # type: ignore[no-untyped-def]
-    good = [normalize_extraction(acme_invoice(invoice_number=f"INV-{i}"), ref(), NormalizeConfig())
-            for i in range(6)]
-    bad = normalize_extraction(acme_invoice(invoice_date="31/02/2026", currency="JPY"), ref(), NormalizeConfig())
-    receipt = normalize_extraction(extraction(DocKind.receipt, merchant="Corner Shop", date="2026-11-01",
-                                              total="RM 3.00"), ref(), NormalizeConfig())
+    good = [
+        normalize_extraction(acme_invoice(invoice_number=f"INV-{i}"), ref(), NormalizeConfig())
+        for i in range(6)
+    ]
+    bad = normalize_extraction(
+        acme_invoice(invoice_date="31/02/2026", currency="JPY"), ref(), NormalizeConfig()
+    )
+    receipt = normalize_extraction(
+        extraction(DocKind.receipt, merchant="Corner Shop", date="2026-11-01", total="RM 3.00"),
+        ref(),
+        NormalizeConfig(),
+    )
     return [*good, bad, receipt]
 
 
@@ -31,9 +38,18 @@ def test_flatten_row() -> None:
 def test_read_documents_accepts_envelopes_decisions_and_skips_garbage(tmp_path: Path) -> None:
     d = docs()[0]
     p = tmp_path / "n.jsonl"
-    p.write_text("\n".join([d.model_dump_json(), json.dumps({"payload": d.model_dump(mode="json")}),
-                            json.dumps({"outcome": "exception", "document": d.model_dump(mode="json")}),
-                            "not json", json.dumps({"kind": "invoice"})]) + "\n")
+    p.write_text(
+        "\n".join(
+            [
+                d.model_dump_json(),
+                json.dumps({"payload": d.model_dump(mode="json")}),
+                json.dumps({"outcome": "exception", "document": d.model_dump(mode="json")}),
+                "not json",
+                json.dumps({"kind": "invoice"}),
+            ]
+        )
+        + "\n"
+    )
     got, skipped = read_documents(p)
     assert len(got) == 3 and len(skipped) == 2 and skipped[0].startswith("n.jsonl:4")
     last, _ = read_documents(p, last=2)

@@ -12,9 +12,14 @@ from tests.unit.normalize.factories import acme_invoice, ref
 
 
 def envelope(payload: Extraction, event_id: str = "e1") -> Envelope[Extraction]:
-    return Envelope[Extraction](event_id=event_id, event_type="docs.extracted", document_id="b" * 64,
-                                correlation_id="c1", producer=Producer(stage="extract", version="1"),
-                                payload=payload)
+    return Envelope[Extraction](
+        event_id=event_id,
+        event_type="docs.extracted",
+        document_id="b" * 64,
+        correlation_id="c1",
+        producer=Producer(stage="extract", version="1"),
+        payload=payload,
+    )
 
 
 def test_stage_emits_normalized_document() -> None:

@@ -25,8 +25,14 @@ def engine(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 def test_migration_creates_tables(engine) -> None:  # type: ignore[no-untyped-def]
     names = set(inspect(engine).get_table_names())
-    assert {"vendors", "vendor_bank_accounts", "purchase_orders", "po_lines", "goods_receipts",
-            "document_index"} <= names
+    assert {
+        "vendors",
+        "vendor_bank_accounts",
+        "purchase_orders",
+        "po_lines",
+        "goods_receipts",
+        "document_index",
+    } <= names
 
 
 def test_sample_loads_and_snapshot_reads_back(engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -49,24 +55,28 @@ def _write(dir_: Path, name: str, text: str) -> None:
     (dir_ / name).write_text(text)
 
 
-@pytest.mark.parametrize(("file", "bad_row", "fragment"), [
-    ("vendors.csv", "V9,Bad,,DE,de_DE,EUR,DE136695977,,true", "vendors.csv:8: tax_id"),
-    ("vendors.csv", "V9,Bad,,DE,de_DE,EUR,,DE00123,true", "vendors.csv:8: iban"),
-    ("vendors.csv", "V9,Bad,,DE,xx_YY,EUR,,,true", "locale"),
-    ("vendors.csv", "V9,Bad,,DE,de_DE,EURO,,,true", "ISO 4217"),
-    ("vendors.csv", "V9,,,DE,de_DE,EUR,,,true", "name is required"),
-    ("vendors.csv", "V1,Dup,,DE,de_DE,EUR,,,maybe", "true or false"),
-    ("vendors.csv", "V001,Dup,,DE,de_DE,EUR,,,true", "duplicate vendor_id"),
-    ("purchase_orders.csv", "PO-9,V999,EUR,2026-01-01,open", "unknown vendor_id"),
-    ("purchase_orders.csv", "PO-9,V001,EUR,01/01/2026,open", "ISO date"),
-    ("po_lines.csv", "PO-7777,3,S,Thing,1,2,", "unknown po_number"),
-    ("po_lines.csv", "PO-1001,3,S,Thing,1,\"1,5\",", "plain decimal"),
-    ("po_lines.csv", "PO-1001,x,S,Thing,1,2,", "positive integer"),
-    ("po_lines.csv", "PO-1001,3,S,Thing,-1,2,", "non-negative"),
-    ("goods_receipts.csv", "GR-9,PO-1001,7,1,2026-01-01", "no PO line"),
-])
+@pytest.mark.parametrize(
+    ("file", "bad_row", "fragment"),
+    [
+        ("vendors.csv", "V9,Bad,,DE,de_DE,EUR,DE136695977,,true", "vendors.csv:8: tax_id"),
+        ("vendors.csv", "V9,Bad,,DE,de_DE,EUR,,DE00123,true", "vendors.csv:8: iban"),
+        ("vendors.csv", "V9,Bad,,DE,xx_YY,EUR,,,true", "locale"),
+        ("vendors.csv", "V9,Bad,,DE,de_DE,EURO,,,true", "ISO 4217"),
+        ("vendors.csv", "V9,,,DE,de_DE,EUR,,,true", "name is required"),
+        ("vendors.csv", "V1,Dup,,DE,de_DE,EUR,,,maybe", "true or false"),
+        ("vendors.csv", "V001,Dup,,DE,de_DE,EUR,,,true", "duplicate vendor_id"),
+        ("purchase_orders.csv", "PO-9,V999,EUR,2026-01-01,open", "unknown vendor_id"),
+        ("purchase_orders.csv", "PO-9,V001,EUR,01/01/2026,open", "ISO date"),
+        ("po_lines.csv", "PO-7777,3,S,Thing,1,2,", "unknown po_number"),
+        ("po_lines.csv", 'PO-1001,3,S,Thing,1,"1,5",', "plain decimal"),
+        ("po_lines.csv", "PO-1001,x,S,Thing,1,2,", "positive integer"),
+        ("po_lines.csv", "PO-1001,3,S,Thing,-1,2,", "non-negative"),
+        ("goods_receipts.csv", "GR-9,PO-1001,7,1,2026-01-01", "no PO line"),
+    ],
+)
 def test_bad_rows_are_reported_with_file_and_line_and_nothing_is_loaded(
-        engine, tmp_path: Path, file: str, bad_row: str, fragment: str) -> None:  # type: ignore[no-untyped-def]
+    engine, tmp_path: Path, file: str, bad_row: str, fragment: str
+) -> None:  # type: ignore[no-untyped-def]
     d = tmp_path / "csv"
     write_sample(d)
     with (d / file).open("a") as fh:
@@ -112,7 +122,8 @@ def test_cached_loader_reloads_after_ttl() -> None:
         return RefSnapshot()
 
     cache = CachedRefData(loader, ttl_s=10, clock=lambda: now[0])
-    cache.get(); cache.get()  # noqa: E702
+    cache.get()
+    cache.get()
     assert len(calls) == 1
     now[0] = 11
     cache.get()

@@ -35,8 +35,12 @@ def upgrade() -> None:
         "vendor_bank_accounts",
         sa.Column("vendor_id", sa.String(64), nullable=False),
         sa.Column("iban", sa.String(34), nullable=False),
-        sa.ForeignKeyConstraint(["vendor_id"], ["vendors.vendor_id"], ondelete="CASCADE",
-                                name="fk_vendor_bank_accounts_vendor_id_vendors"),
+        sa.ForeignKeyConstraint(
+            ["vendor_id"],
+            ["vendors.vendor_id"],
+            ondelete="CASCADE",
+            name="fk_vendor_bank_accounts_vendor_id_vendors",
+        ),
         sa.PrimaryKeyConstraint("vendor_id", "iban", name="pk_vendor_bank_accounts"),
     )
     op.create_index("ix_vendor_bank_accounts_iban", "vendor_bank_accounts", ["iban"])
@@ -48,7 +52,9 @@ def upgrade() -> None:
         sa.Column("currency", sa.String(3), nullable=False),
         sa.Column("order_date", sa.Date(), nullable=True),
         sa.Column("status", sa.String(20), nullable=False, server_default="open"),
-        sa.ForeignKeyConstraint(["vendor_id"], ["vendors.vendor_id"], name="fk_purchase_orders_vendor_id_vendors"),
+        sa.ForeignKeyConstraint(
+            ["vendor_id"], ["vendors.vendor_id"], name="fk_purchase_orders_vendor_id_vendors"
+        ),
         sa.PrimaryKeyConstraint("po_number", name="pk_purchase_orders"),
     )
     op.create_index("ix_purchase_orders_po_key", "purchase_orders", ["po_key"])
@@ -62,8 +68,12 @@ def upgrade() -> None:
         sa.Column("quantity", AMOUNT, nullable=False),
         sa.Column("unit_price", AMOUNT, nullable=False),
         sa.Column("need_by_date", sa.Date(), nullable=True),
-        sa.ForeignKeyConstraint(["po_number"], ["purchase_orders.po_number"], ondelete="CASCADE",
-                                name="fk_po_lines_po_number_purchase_orders"),
+        sa.ForeignKeyConstraint(
+            ["po_number"],
+            ["purchase_orders.po_number"],
+            ondelete="CASCADE",
+            name="fk_po_lines_po_number_purchase_orders",
+        ),
         sa.PrimaryKeyConstraint("po_number", "line_no", name="pk_po_lines"),
     )
     op.create_table(
@@ -73,8 +83,12 @@ def upgrade() -> None:
         sa.Column("line_no", sa.Integer(), nullable=False),
         sa.Column("quantity_received", AMOUNT, nullable=False),
         sa.Column("received_date", sa.Date(), nullable=True),
-        sa.ForeignKeyConstraint(["po_number", "line_no"], ["po_lines.po_number", "po_lines.line_no"],
-                                ondelete="CASCADE", name="fk_goods_receipts_po_line"),
+        sa.ForeignKeyConstraint(
+            ["po_number", "line_no"],
+            ["po_lines.po_number", "po_lines.line_no"],
+            ondelete="CASCADE",
+            name="fk_goods_receipts_po_line",
+        ),
         sa.PrimaryKeyConstraint("gr_number", "po_number", "line_no", name="pk_goods_receipts"),
     )
     op.create_index("ix_goods_receipts_po", "goods_receipts", ["po_number"])
@@ -91,7 +105,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("document_id", name="pk_document_index"),
     )
     op.create_index("ix_document_index_vendor_invoice", "document_index", ["vendor_id", "invoice_number"])
-    op.create_index("ix_document_index_vendor_amount_date", "document_index", ["vendor_id", "amount", "doc_date"])
+    op.create_index(
+        "ix_document_index_vendor_amount_date", "document_index", ["vendor_id", "amount", "doc_date"]
+    )
 
 
 def downgrade() -> None:
