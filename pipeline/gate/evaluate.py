@@ -22,13 +22,14 @@ from pydantic import ValidationError
 from pipeline.contracts import Extraction, NormalizedDocument, Outcome
 from pipeline.gate.engine import build_context, decide
 from pipeline.gate.policy import Policy
-from pipeline.gate.rules.fields import gated_fields, is_ungrounded
+from pipeline.gate.rules.fields import confidence_items, is_ungrounded
 from pipeline.normalize.config import NormalizeConfig
 from pipeline.normalize.document import normalize_extraction, normalize_field
 from pipeline.refdata.snapshot import RefSnapshot
 
 # Rules that need neither reference data nor history nor a calendar: the default for evaluation.
 INTRINSIC_RULES = {
+    "document.kind",
     "fields.required",
     "fields.valid",
     "amounts.totals",
@@ -122,8 +123,9 @@ def evaluate_item(
     )
     decision = decide(ctx, policy)
     ungrounded_fails = bool(policy.params("fields.confidence").get("ungrounded_fails", True))
-    gated = gated_fields(doc)
-    confidences = [0.0 if ungrounded_fails and is_ungrounded(f) else f.confidence for f in gated.values()]
+    confidences = [
+        0.0 if ungrounded_fails and ungrounded else c for _, _, c, ungrounded in confidence_items(doc)
+    ]
     outcomes = tuple(
         FieldOutcome(
             name,

@@ -226,6 +226,7 @@ def _line_items(ex: Extraction, locale: str | None, currency: str | None) -> lis
                 amount=amount,
                 sku=None,
                 notes=notes,
+                confidence=item.confidence,
             )
         )
     return out

@@ -53,16 +53,28 @@ def is_ungrounded(f: NormalizedField) -> bool:
     return any(UNGROUNDED_NOTE in n for n in f.notes)
 
 
+def confidence_items(doc: NormalizedDocument) -> list[tuple[str, str, float, bool]]:
+    """(name, threshold key, confidence, ungrounded) of everything the confidence rule checks: gated
+    header fields and line items (their threshold key is 'line_items')."""
+    items = [(n, n, f.confidence, is_ungrounded(f)) for n, f in gated_fields(doc).items()]
+    items += [
+        (f"line_items[{li.line_no}]", "line_items", li.confidence, False)
+        for li in doc.line_items
+        if li.confidence is not None
+    ]
+    return items
+
+
 def _confidence(ctx: GateContext, p: Params) -> Check:
     default = float(p.get("default", 0.9))
     per_field = {str(k): float(v) for k, v in (p.get("per_field") or {}).items()}
     ungrounded_fails = bool(p.get("ungrounded_fails", True))
     low: dict[str, str] = {}
-    for name, f in gated_fields(ctx.doc).items():
-        threshold = per_field.get(name, default)
-        if f.confidence < threshold:
-            low[name] = f"{f.confidence:.2f} < {threshold:.2f}"
-        elif ungrounded_fails and is_ungrounded(f):
+    for name, key, confidence, ungrounded in confidence_items(ctx.doc):
+        threshold = per_field.get(key, default)
+        if confidence < threshold:
+            low[name] = f"{confidence:.2f} < {threshold:.2f}"
+        elif ungrounded_fails and ungrounded:
             low[name] = "not found verbatim in the document"
     if low:
         return Check(
@@ -78,7 +90,22 @@ def _confidence(ctx: GateContext, p: Params) -> Check:
     )
 
 
+def _kind(ctx: GateContext, p: Params) -> Check:
+    if ctx.doc.kind == DocKind.unknown:
+        return Check(
+            False, "The document type could not be determined: a person must classify it.", ("kind",)
+        )
+    return Check(True, f"Document type is {ctx.doc.kind.value}.")
+
+
 RULES = [
+    Rule(
+        "document.kind",
+        "The document type (invoice, receipt, PO change) is known.",
+        Severity.review,
+        _kind,
+        frozenset(DocKind),
+    ),
     Rule(
         "fields.required",
         "Required fields for the document type are present.",

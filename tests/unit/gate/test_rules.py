@@ -227,3 +227,15 @@ def test_policy_switch_off_reports_rule() -> None:
     d = run_gate(acme_invoice(iban="GB82 WEST 1234 5698 7654 32"), policy=policy)
     r = reason(d, "vendor.bank_account")
     assert r.passed and "Switched off" in r.message and policy.ref.checksum != POLICY.ref.checksum
+
+
+def test_unknown_document_kind_never_goes_straight_through() -> None:
+    d = run_gate(extraction(DocKind.unknown, total="10.00"))
+    assert not reason(d, "document.kind").passed and d.outcome == Outcome.exception
+
+
+def test_low_confidence_line_item_fails_confidence() -> None:
+    ex = acme_invoice()
+    ex.line_items[1].confidence = 0.4
+    r = reason(run_gate(ex), "fields.confidence")
+    assert not r.passed and "line_items[2] 0.40 < 0.90" in r.message
