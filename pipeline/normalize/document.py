@@ -245,7 +245,7 @@ def _po_change(ex: Extraction, ref: RefView, doc: NormalizedDocument) -> None:
         value_type="po_number",
         confidence=1.0,
         valid=po is not None,
-        notes=[] if po else ["PO not found in the PO master"],
+        notes=[] if po else ["PO not found in the PO master" if po_num else "no PO number in the PO change"],
     )
     doc.fields["change_number"] = NormalizedField(
         name="change_number",

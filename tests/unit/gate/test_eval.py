@@ -69,3 +69,28 @@ def test_cli_writes_png_and_json(tmp_path: Path) -> None:
 def test_cli_missing_file_is_one_line_error(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["eval", "gate", str(tmp_path / "nope.jsonl")])
     assert res.exit_code != 0 and "no such file" in res.output
+
+
+def test_cli_with_reference_data_from_the_database(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from pipeline.config import get_settings
+    from pipeline.db import make_engine, migrate
+    from pipeline.refdata.loader import load_dir
+    from pipeline.refdata.sample import write_sample
+
+    monkeypatch.setenv("DOCPIPE_HOME", str(tmp_path / "home"))
+    get_settings.cache_clear()
+    try:
+        url = get_settings().db_url
+        engine = make_engine(url)
+        migrate(url)
+        write_sample(tmp_path / "csv")
+        load_dir(tmp_path / "csv", engine)
+        res = CliRunner().invoke(app, ["eval", "gate", str(DATA), "--locale", "en_MY", "--db", "--today",
+                                       "2026-11-23", "--plot", str(tmp_path / "c.png"), "--json"])
+        assert res.exit_code == 0, res.output
+        data = json.loads(res.stdout.strip().splitlines()[-1])
+        assert "vendor.known" in data["rules"] and "duplicates.invoice" not in data["rules"]
+        # receipts dated 2018 fail the date window against --today; the Globex invoice (known vendor) passes
+        assert data["chosen"]["auto_documents"] == 1
+    finally:
+        get_settings.cache_clear()

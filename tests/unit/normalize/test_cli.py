@@ -8,7 +8,9 @@ from pipeline.cli import app
 
 
 def test_bench_normalize_runs_and_reports_json() -> None:
-    res = CliRunner().invoke(app, ["bench", "normalize", "-n", "200", "--rounds", "1", "--vendors", "50", "--json"])
+    res = CliRunner().invoke(
+        app, ["bench", "normalize", "-n", "200", "--rounds", "1", "--vendors", "50", "--json"]
+    )
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout.strip().splitlines()[-1])
     assert data["documents"] == 200 and data["docs_per_s"] > 0 and data["unique_inputs"] is True

@@ -104,3 +104,8 @@ def test_same_input_same_output() -> None:
     a = normalize_extraction(acme_invoice(), ref(), CFG).model_dump_json()
     b = normalize_extraction(acme_invoice(), ref(), CFG).model_dump_json()
     assert a == b
+
+
+def test_po_change_without_structured_payload() -> None:
+    doc = normalize_extraction(extraction(DocKind.po_change), ref(), CFG)
+    assert doc.po_change is None and doc.fields["po_number"].notes == ["no PO number in the PO change"]
