@@ -60,6 +60,7 @@ _TIME = re.compile(
     r"[\sT,]+\d{1,2}:\d{2}(?::\d{2})?(?:\.\d+)?\s*(?:[ap]\.?m\.?)?(?:\s*(?:z|[+-]\d{2}:?\d{2}))?$",
     re.IGNORECASE,
 )
+_HU = re.compile(r"\d{4}\. \d{1,2}\. \d{1,2}\.?")
 _NUMERIC = re.compile(r"^(\d{1,4})\s*([./\-\s])\s*(\d{1,2})\s*\2\s*(\d{1,4})\.?$")
 _COMPACT = re.compile(r"^(\d{8})$")
 _D_MON_Y = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)?[\s\-/.,]*([A-Za-z]{3,9})\.?[\s\-/.,]*(\d{4}|\d{2})$")
@@ -89,9 +90,13 @@ def _make(y: int, m: int, d: int) -> date | None:
 def _clean(raw: str) -> str:
     text = " ".join(raw.split())
     text = text.strip(" \t()[]{}<>\"'")
-    text = _LABEL.sub("", text)
-    text = _TIME.sub("", text).strip(" ,;")
-    return text.replace(". ", ".") if re.fullmatch(r"\d{4}\. \d{1,2}\. \d{1,2}\.?", text) else text
+    if text[:1].isalpha():  # only then can it start with a label ("Date: ...")
+        text = _LABEL.sub("", text)
+    if ":" in text:  # only then can it end with a time
+        text = _TIME.sub("", text).strip(" ,;")
+    if ". " in text and _HU.fullmatch(text):
+        return text.replace(". ", ".")
+    return text
 
 
 def _readings(parts: tuple[str, str, str]) -> dict[DateOrder, tuple[date | None, str | None]]:
