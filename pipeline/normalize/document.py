@@ -332,7 +332,7 @@ def normalize_extraction(ex: Extraction, ref: RefView, cfg: NormalizeConfig) -> 
         doc.fields[name] = nf
     found = set(amount_currencies.values())
     conflicting = (found - {currency}) if currency else (found if len(found) > 1 else set())
-    if currency is None and len(found) == 1:
+    if currency is None and len(found) == 1 and cur_field.raw is None:
         currency = found.pop()
         cur_field = _field(
             "currency",

@@ -109,3 +109,9 @@ def test_same_input_same_output() -> None:
 def test_po_change_without_structured_payload() -> None:
     doc = normalize_extraction(extraction(DocKind.po_change), ref(), CFG)
     assert doc.po_change is None and doc.fields["po_number"].notes == ["no PO number in the PO change"]
+
+
+def test_unreadable_currency_field_is_not_overridden_by_amount_symbols() -> None:
+    ex = extraction(DocKind.receipt, merchant="Shop", date="2018-05-01", currency="XYZ", total="€ 12,50")
+    doc = normalize_extraction(ex, ref(), CFG)
+    assert not doc.fields["currency"].valid and doc.fields["currency"].raw == "XYZ"
