@@ -89,6 +89,10 @@ class EvalReport:
         }
 
 
+# SROIE labels (key/NNN.json) use other names for the receipt fields of the team's schema.
+TRUTH_ALIASES = {"company": "merchant", "address": "merchant_address"}
+
+
 def canonical_text(value: str | None) -> str | None:
     return " ".join(value.casefold().split()) if value else None
 
@@ -204,7 +208,8 @@ def read_jsonl(
                 data = json.loads(line)
                 if not isinstance(data, dict) or not isinstance(data.get("truth"), dict):
                     raise ValueError("needs an object with 'extraction' and 'truth'")
-                rows.append((n, Extraction.model_validate(data["extraction"]), data["truth"]))
+                truth = {TRUTH_ALIASES.get(k, k): v for k, v in data["truth"].items()}
+                rows.append((n, Extraction.model_validate(data["extraction"]), truth))
             except ValidationError as exc:
                 skipped.append(f"{path.name}:{n}: extraction schema-invalid ({exc.error_count()} error(s))")
             except (ValueError, KeyError) as exc:

@@ -85,8 +85,22 @@ def test_cli_with_reference_data_from_the_database(tmp_path: Path, monkeypatch) 
         migrate(url)
         write_sample(tmp_path / "csv")
         load_dir(tmp_path / "csv", engine)
-        res = CliRunner().invoke(app, ["eval", "gate", str(DATA), "--locale", "en_MY", "--db", "--today",
-                                       "2026-11-23", "--plot", str(tmp_path / "c.png"), "--json"])
+        res = CliRunner().invoke(
+            app,
+            [
+                "eval",
+                "gate",
+                str(DATA),
+                "--locale",
+                "en_MY",
+                "--db",
+                "--today",
+                "2026-11-23",
+                "--plot",
+                str(tmp_path / "c.png"),
+                "--json",
+            ],
+        )
         assert res.exit_code == 0, res.output
         data = json.loads(res.stdout.strip().splitlines()[-1])
         assert "vendor.known" in data["rules"] and "duplicates.invoice" not in data["rules"]
@@ -94,3 +108,17 @@ def test_cli_with_reference_data_from_the_database(tmp_path: Path, monkeypatch) 
         assert data["chosen"]["auto_documents"] == 1
     finally:
         get_settings.cache_clear()
+
+
+def test_sroie_label_names_are_mapped(tmp_path: Path) -> None:
+    line = json.loads(DATA.read_text().splitlines()[0])
+    line["truth"] = {"company": "KEDAI RUNCIT MAJU", "date": "12/05/2018", "total": "12.50", "address": "X"}
+    p = tmp_path / "one.jsonl"
+    p.write_text(json.dumps(line) + "\n")
+    [(_, _, truth)], _ = read_jsonl(p)
+    assert truth == {
+        "merchant": "KEDAI RUNCIT MAJU",
+        "date": "12/05/2018",
+        "total": "12.50",
+        "merchant_address": "X",
+    }
