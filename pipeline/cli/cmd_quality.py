@@ -17,7 +17,9 @@ def register(app: typer.Typer) -> None:
         file: Annotated[Path, typer.Argument(help="JSONL of NormalizedDocuments (or envelopes/decisions).")],
         last: int | None = typer.Option(None, help="Only the last N records (the recent window)."),
         today: str | None = typer.Option(None, help="YYYY-MM-DD for the date window (default: today)."),
-        max_age_days: int = typer.Option(365, help="Oldest document date expected in the window."),
+        max_age_days: int | None = typer.Option(
+            None, help="Oldest document date expected (default: policy)."
+        ),
         metrics: Annotated[Path | None, typer.Option(help="Also write Prometheus text metrics here.")] = None,
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
@@ -33,7 +35,17 @@ def register(app: typer.Typer) -> None:
         docs, skipped = read_documents(file, last)
         if not docs:
             fail(f"{file}: no NormalizedDocument records" + (f" ({skipped[0]})" if skipped else ""))
-        report = run_quality(docs, day, max_age_days=max_age_days)
+        # The currency set and the date window come from the gate policy, so both agree on "normal".
+        from pipeline.config import get_settings
+        from pipeline.gate.policy import PolicyError, load_policy
+
+        try:
+            policy = load_policy(get_settings().gate_policy)
+        except PolicyError as exc:
+            fail(str(exc))
+        currencies = tuple(str(c) for c in policy.params("currency.allowed").get("allowed", []))
+        age = max_age_days if max_age_days is not None else int(policy.params("dates.window")["max_age_days"])
+        report = run_quality(docs, day, currencies=currencies, max_age_days=age)
         report.skipped = skipped
         if metrics:
             metrics.parent.mkdir(parents=True, exist_ok=True)

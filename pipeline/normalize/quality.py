@@ -138,12 +138,14 @@ def run_quality(
     max_age_days: int = 365,
 ) -> QualityReport:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-    os.environ.setdefault("TQDM_DISABLE", "1")  # no progress bars in CLI output
     import great_expectations as gx
     import pandas as pd
 
     frame = pd.DataFrame([flatten(d, today) for d in docs])
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
     context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)  # CLI output stays readable
     asset = context.data_sources.add_pandas("docpipe").add_dataframe_asset("normalized")
     batch = asset.add_batch_definition_whole_dataframe("window").get_batch(
         batch_parameters={"dataframe": frame}
