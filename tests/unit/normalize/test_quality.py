@@ -69,3 +69,21 @@ def test_suite_reports_failures_without_raising() -> None:
     assert 'column="currency"} 0' in text and "docpipe_quality_records 8" in text
     clean = run_quality(docs()[:6], TODAY)
     assert clean.success, [o for o in clean.outcomes if not o.success]
+
+
+@pytest.mark.slow
+def test_cli_shows_failures_and_exits_zero(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    p = tmp_path / "n.jsonl"
+    p.write_text("".join(d.model_dump_json() + "\n" for d in docs()))
+    prom = tmp_path / "q.prom"
+    res = CliRunner().invoke(app, ["quality", str(p), "--today", "2026-11-23", "--metrics", str(prom), "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout.strip().splitlines()[-1])
+    assert data["success"] is False and data["failed"] >= 2 and data["records"] == 8
+    assert "docpipe_quality_records 8" in prom.read_text()
+    human = CliRunner().invoke(app, ["quality", str(p), "--today", "2026-11-23", "--last", "3"])
+    assert human.exit_code == 0 and "FAIL expect_column_values_to_be_in_set(currency)" in human.output
