@@ -80,7 +80,9 @@ def test_cli_shows_failures_and_exits_zero(tmp_path: Path) -> None:
     p = tmp_path / "n.jsonl"
     p.write_text("".join(d.model_dump_json() + "\n" for d in docs()))
     prom = tmp_path / "q.prom"
-    res = CliRunner().invoke(app, ["quality", str(p), "--today", "2026-11-23", "--metrics", str(prom), "--json"])
+    res = CliRunner().invoke(
+        app, ["quality", str(p), "--today", "2026-11-23", "--metrics", str(prom), "--json"]
+    )
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout.strip().splitlines()[-1])
     assert data["success"] is False and data["failed"] >= 2 and data["records"] == 8
