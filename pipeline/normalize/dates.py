@@ -119,7 +119,9 @@ def _readings(parts: tuple[str, str, str]) -> dict[DateOrder, tuple[date | None,
     return out
 
 
-def _resolve_numeric(text: str, parts: tuple[str, str, str], locale: str | None) -> DateResult:
+def _resolve_numeric(
+    text: str, parts: tuple[str, str, str], locale: str | None, doc_order: DateOrder | None = None
+) -> DateResult:
     readings = _readings(parts)
     if not readings:
         return DateResult(None, (f"'{text}' is not a day/month/year pattern",), False)
@@ -130,12 +132,15 @@ def _resolve_numeric(text: str, parts: tuple[str, str, str], locale: str | None)
         )
     distinct = sorted({r[0] for r in valid.values() if r[0] is not None})
     order = date_order(locale)
+    source = f"the locale {locale} writes dates"
+    if order is None and doc_order is not None:
+        order, source = doc_order, "another date on this document is written"
     if order in valid:
         chosen, ynote = valid[order]
         notes: list[str] = []
         if len(distinct) > 1:
             notes.append(
-                f"read {_ORDER_WORDS[order]} as the locale {locale} writes dates "
+                f"read {_ORDER_WORDS[order]} as {source} "
                 f"(other reading: {', '.join(d.isoformat() for d in distinct if d != chosen)})"
             )
         if ynote:
@@ -147,15 +152,15 @@ def _resolve_numeric(text: str, parts: tuple[str, str, str], locale: str | None)
         notes = []
         if order is not None:
             notes.append(
-                f"read {_ORDER_WORDS[first_order]} although locale {locale} writes "
-                f"{_ORDER_WORDS[order]}: the other reading is not a real date"
+                f"read {_ORDER_WORDS[first_order]} although {source} {_ORDER_WORDS[order]}: "
+                "the other reading is not a real date"
             )
         ynote = valid[first_order][1]
         if ynote:
             notes.append(ynote)
         return DateResult(chosen, tuple(notes), True)
     options = " or ".join(d.isoformat() for d in distinct)
-    why = "no locale known for this document" if order is None else f"locale {locale} does not settle it"
+    why = "no locale known for this document" if order is None else f"{source} {_ORDER_WORDS[order]}"
     return DateResult(None, (f"ambiguous date '{text}': could be {options} ({why})",), False)
 
 
@@ -213,15 +218,29 @@ def _with_dateparser(text: str, locale: str | None) -> DateResult:
     return DateResult(value, ("parsed by dateparser (non-English month name)",), True)
 
 
+def order_evidence(raw: str | None) -> DateOrder | None:
+    """The day/month order a numeric date proves by itself ('28/02/2016' -> DMY), or None."""
+    if not raw:
+        return None
+    m = _NUMERIC.match(" ".join(raw.split()).strip("()[] "))
+    if m is None or len(m.group(1)) == 4:
+        return None
+    valid = {o for o, r in _readings((m.group(1), m.group(3), m.group(4))).items() if r[0] is not None}
+    return next(iter(valid)) if len(valid) == 1 and valid <= {"DMY", "MDY"} else None
+
+
 @lru_cache(maxsize=65536)
-def parse_date(raw: str | None, locale: str | None = None) -> DateResult:
-    """Parse a document date. Pure and cached: same (raw, locale) -> same result. Never raises."""
+def parse_date(raw: str | None, locale: str | None = None, doc_order: DateOrder | None = None) -> DateResult:
+    """Parse a document date. Pure and cached: same (raw, locale, doc_order) -> same result. Never raises.
+
+    `doc_order` is the day/month order other dates on the same document prove; it applies only when
+    the locale is unknown."""
     if raw is None or not raw.strip():
         return DateResult(None, ("no date given",), False)
     if len(raw) > 64:
         return DateResult(None, ("date text longer than 64 characters",), False)
     if (m := _NUMERIC.match(raw)) is not None:  # already clean: skip the label/time stripping
-        return _resolve_numeric(raw, (m.group(1), m.group(3), m.group(4)), locale)
+        return _resolve_numeric(raw, (m.group(1), m.group(3), m.group(4)), locale, doc_order)
     text = _clean(raw)
     rel = _RELATIVE.search(text)
     if rel:
@@ -229,13 +248,13 @@ def parse_date(raw: str | None, locale: str | None = None) -> DateResult:
             None, (f"relative date '{rel.group(0)}' rejected: a document date must be absolute",), False
         )
     if (m := _NUMERIC.match(text)) is not None:
-        return _resolve_numeric(text, (m.group(1), m.group(3), m.group(4)), locale)
+        return _resolve_numeric(text, (m.group(1), m.group(3), m.group(4)), locale, doc_order)
     if (m := _COMPACT.match(text)) is not None:
         digits = m.group(1)
         ymd = _make(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
         if ymd is not None:
             return DateResult(ymd, ("8-digit date read as yyyymmdd",), True)
-        return _resolve_numeric(text, (digits[:2], digits[2:4], digits[4:]), locale)
+        return _resolve_numeric(text, (digits[:2], digits[2:4], digits[4:]), locale, doc_order)
     for pattern, groups in ((_D_MON_Y, (1, 2, 3)), (_MON_D_Y, (2, 1, 3)), (_Y_MON_D, (3, 2, 1))):
         if (m := pattern.match(text)) is not None:
             res = _textual(m.group(groups[0]), m.group(groups[1]), m.group(groups[2]))

@@ -22,9 +22,9 @@ from pipeline.contracts import (
 from pipeline.normalize.amounts import parse_amount
 from pipeline.normalize.config import NormalizeConfig
 from pipeline.normalize.currency import normalize_currency
-from pipeline.normalize.dates import parse_date
+from pipeline.normalize.dates import order_evidence, parse_date
 from pipeline.normalize.ids import normalize_iban, normalize_tax_id
-from pipeline.normalize.locales import canonical_locale, locale_currency
+from pipeline.normalize.locales import DateOrder, canonical_locale, locale_currency
 from pipeline.normalize.po import normalize_po_number
 from pipeline.normalize.po_change import POChangeError, compute_po_change
 from pipeline.normalize.vendors import VendorIndex, match_vendor
@@ -148,11 +148,12 @@ def _header(
     currency: str | None,
     country: str | None,
     cfg: NormalizeConfig,
+    doc_order: DateOrder | None = None,
 ) -> tuple[NormalizedField, str | None]:
     """One header field; returns the field and, for amounts, the currency the amount carried."""
     raw = src.value
     if name in DATE_FIELDS:
-        d = parse_date(raw, locale)
+        d = parse_date(raw, locale, doc_order)
         return _field(name, src, "date", raw, d.iso, d.valid, d.notes), None
     if name in AMOUNT_FIELDS:
         a = parse_amount(raw, locale, currency)
@@ -297,6 +298,13 @@ def _po_change(ex: Extraction, ref: RefView, doc: NormalizedDocument) -> None:
         doc.currency = po.currency
 
 
+def _document_date_order(ex: Extraction) -> DateOrder | None:
+    """Day/month order proven by a date on this document ('25/12/2026' is day first), when all agree."""
+    found = {order_evidence(f.value) for n, f in ex.fields.items() if n in DATE_FIELDS and _present(f)}
+    found.discard(None)
+    return found.pop() if len(found) == 1 else None
+
+
 def normalize_extraction(ex: Extraction, ref: RefView, cfg: NormalizeConfig) -> NormalizedDocument:
     """The pure normalization of one extraction."""
     match, vendor = _vendor(ex, ref, cfg)
@@ -316,6 +324,7 @@ def normalize_extraction(ex: Extraction, ref: RefView, cfg: NormalizeConfig) -> 
         _po_change(ex, ref, doc)
         return doc
     currency, cur_field = _document_currency(ex, vendor, locale)
+    doc_order = _document_date_order(ex) if locale is None else None
     amount_currencies: dict[str, str] = {}
     for name in sorted(ex.fields):
         src = ex.fields[name]
@@ -326,7 +335,7 @@ def normalize_extraction(ex: Extraction, ref: RefView, cfg: NormalizeConfig) -> 
                 name, src, _TYPES.get(name, "text"), src.value, None, True, ("not found on the document",)
             )
             continue
-        nf, amt_cur = _header(name, src, locale, currency, country, cfg)
+        nf, amt_cur = _header(name, src, locale, currency, country, cfg, doc_order)
         if amt_cur:
             amount_currencies[name] = amt_cur
         doc.fields[name] = nf

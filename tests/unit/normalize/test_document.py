@@ -115,3 +115,26 @@ def test_unreadable_currency_field_is_not_overridden_by_amount_symbols() -> None
     ex = extraction(DocKind.receipt, merchant="Shop", date="2018-05-01", currency="XYZ", total="€ 12,50")
     doc = normalize_extraction(ex, ref(), CFG)
     assert not doc.fields["currency"].valid and doc.fields["currency"].raw == "XYZ"
+
+
+def test_date_order_proven_by_another_date_on_the_document() -> None:
+    ex = extraction(
+        vendor="Unknown GmbH",
+        invoice_number="1",
+        invoice_date="03/04/2026",
+        due_date="25/04/2026",
+        total="1.00",
+    )
+    doc = normalize_extraction(ex, ref(), CFG)
+    f = doc.fields["invoice_date"]
+    assert f.valid and f.value == "2026-04-03" and "another date on this document" in f.notes[0]
+    contradicting = extraction(
+        vendor="Unknown GmbH",
+        invoice_number="1",
+        invoice_date="03/04/2026",
+        due_date="25/04/2026",
+        date="04/25/2026",
+        total="1.00",
+    )
+    doc = normalize_extraction(contradicting, ref(), CFG)
+    assert not doc.fields["invoice_date"].valid  # DMY and MDY evidence disagree: still flagged
