@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from pipeline.normalize.amounts import parse_amount
 from pipeline.normalize.currency import normalize_currency
-from pipeline.normalize.dates import parse_date
+from pipeline.normalize.dates import order_evidence, parse_date
 from pipeline.normalize.ids import normalize_iban, normalize_tax_id
 from pipeline.normalize.po import normalize_po_number
 from pipeline.normalize.vendors import VendorIndex, match_vendor
@@ -24,6 +24,8 @@ IDX = VendorIndex.build([ACME, GLOBEX])
 def test_dates_never_raise_and_are_deterministic(raw: str, locale: str | None) -> None:
     a, b = parse_date(raw, locale), parse_date.__wrapped__(raw, locale)
     assert a == b
+    assert order_evidence(raw) in (None, "DMY", "MDY")
+    assert parse_date(raw, None, "DMY").valid or parse_date(raw, None, "DMY").notes
     assert (a.value is not None) == a.valid
     assert a.valid or a.notes
 
