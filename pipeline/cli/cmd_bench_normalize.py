@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import typer
 
-from pipeline.cli.cmd_eval_gate import command_group
-from pipeline.cli.output import emit
+from pipeline.cli.output import bench_group, emit
 
 
 def register(app: typer.Typer) -> None:
-    grp = command_group(app, "bench", "Benchmarks (JSON results).")
+    grp = bench_group(app)
 
     @grp.command("normalize")
     def bench_normalize(

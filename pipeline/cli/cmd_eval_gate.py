@@ -8,21 +8,11 @@ from typing import Annotated
 
 import typer
 
-from pipeline.cli.output import emit, fail
-
-
-def command_group(app: typer.Typer, name: str, help_text: str) -> typer.Typer:
-    """The app's sub-command group `name`, created once and shared by every module that adds to it."""
-    for info in app.registered_groups:
-        if info.name == name and info.typer_instance is not None:
-            return info.typer_instance
-    grp = typer.Typer(help=help_text, no_args_is_help=True)
-    app.add_typer(grp, name=name)
-    return grp
+from pipeline.cli.output import emit, eval_group, fail
 
 
 def register(app: typer.Typer) -> None:
-    grp = command_group(app, "eval", "Evaluate pipeline components on labelled data.")
+    grp = eval_group(app)
 
     @grp.command("gate")
     def eval_gate(
