@@ -1,0 +1,103 @@
+"""Kafka plumbing shared by the ERP sinks: client config, decoding, dead letters.
+
+The sinks manage offsets themselves (in the database, or after delivery), so consumers never
+auto-commit and read only committed transactions (read_committed: aborted approvals never reach
+an ERP). Eager (range) assignment keeps the on_assign/on_revoke contract simple: a callback
+always sees the whole set of partitions gained or lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer
+
+from pipeline.config import Settings
+from pipeline.contracts import ApprovedDocument, Envelope
+from pipeline.erp import mapping
+from pipeline.runtime.errors import DecodeError, PermanentError
+from pipeline.runtime.policy import dead_letter
+from pipeline.runtime.stage import Emit, StageSpec, decode_envelope, encode_envelope
+
+log = logging.getLogger(__name__)
+
+
+def consumer(settings: Settings, group: str, *, instance_id: str | None = None, **extra: Any) -> Consumer:
+    cfg: dict[str, Any] = settings.kafka_config() | {
+        "group.id": group,
+        "enable.auto.commit": False,
+        "enable.auto.offset.store": False,
+        "isolation.level": "read_committed",
+        "auto.offset.reset": "earliest",
+        "session.timeout.ms": 10_000,
+        "heartbeat.interval.ms": 1_000,
+        "max.poll.interval.ms": 300_000,
+        "partition.assignment.strategy": "range",
+        "client.id": f"docpipe-{group}-{os.getpid()}",
+    }
+    if instance_id:  # static membership: a restarted sink takes its partitions back without a rebalance
+        cfg["group.instance.id"] = instance_id
+    cfg.update(extra)
+    return Consumer(cfg)
+
+
+def producer(settings: Settings) -> Producer:
+    return Producer(settings.kafka_config() | {
+        "enable.idempotence": True, "acks": "all", "partitioner": "murmur2_random", "linger.ms": 5,
+        "message.timeout.ms": 60_000,
+    })
+
+
+def raise_if_fatal(msg: Message) -> bool:
+    """True for a real record; False for benign events (EOF); raises on fatal consumer errors."""
+    err = msg.error()
+    if err is None:
+        return True
+    if err.code() == KafkaError._PARTITION_EOF:
+        return False
+    if err.fatal() or err.code() in (KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._UNKNOWN_TOPIC):
+        raise KafkaException(err)
+    log.warning("consumer: %s", err.str())
+    return False
+
+
+@dataclass
+class Decoded:
+    msg: Message
+    envelope: Envelope[ApprovedDocument] | None
+    dead_letters: list[Emit]
+
+
+def decode_approved(stage: StageSpec, msg: Message) -> Decoded:
+    """Decode and validate one docs.approved record; bad input becomes dead letters, never an exception."""
+    raw = (msg.topic() or "", msg.partition() or 0, msg.offset() or 0, msg.key(), msg.value())
+    try:
+        env = decode_envelope(msg.value(), ApprovedDocument)
+    except DecodeError as exc:
+        return Decoded(msg, None, dead_letter(stage, raw, exc.kind, exc, 1))
+    try:
+        mapping.validate(env)
+    except PermanentError as exc:
+        return Decoded(msg, None, dead_letter(stage, raw, "schema_invalid", exc, 1, env))
+    return Decoded(msg, env, [])
+
+
+def publish(prod: Producer, settings: Settings, emits: list[Emit], timeout_s: float = 30.0) -> None:
+    """Produce and wait until the broker has every record (before the caller moves any offset)."""
+    if not emits:
+        return
+    errors: list[str] = []
+
+    def _cb(err: KafkaError | None, _msg: Message) -> None:
+        if err is not None:
+            errors.append(err.str())
+
+    for em in emits:
+        prod.produce(settings.topic(em.topic), key=em.event.key, value=encode_envelope(em.event), on_delivery=_cb)
+    remaining = prod.flush(timeout_s)
+    if remaining or errors:
+        raise KafkaException(KafkaError(KafkaError._MSG_TIMED_OUT,
+                                        f"dead-letter publish failed: {errors[:1] or remaining}"))

@@ -1,0 +1,119 @@
+"""`docpipe erp sql`: consume docs.approved into ERP tables, exactly once in effect.
+
+Loop: consume a batch -> decode (bad records become dead letters, published and flushed first) ->
+one DB transaction with the rows AND the next offsets -> (informational) async commit to Kafka.
+On partition assignment the consumer seeks to the offsets stored in the database, so Kafka's own
+committed offsets are never trusted for correctness (they only feed lag dashboards).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+from sqlalchemy.exc import DBAPIError
+
+from pipeline.config import Settings
+from pipeline.db import migrate
+from pipeline.erp import kafka_io
+from pipeline.erp.stage import sql_sink_stage
+from pipeline.erp.store import ApplyStats, ErpStore, Position, sink_engine
+from pipeline.topics import APPROVED
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SqlSinkOptions:
+    db_url: str
+    group: str
+    batch_size: int = 500
+    poll_timeout_s: float = 0.5
+    from_beginning: bool = False
+    instance_id: str | None = None
+    idle_exit_s: float | None = None  # stop after this long without records (batch runs, tests)
+    db_retry_max_s: float = 30.0
+
+
+@dataclass
+class SqlSinkResult:
+    stats: ApplyStats = field(default_factory=ApplyStats)
+    batches: int = 0
+    dead_lettered: int = 0
+    elapsed_s: float = 0.0
+
+
+class SqlSink:
+    def __init__(self, settings: Settings, opts: SqlSinkOptions) -> None:
+        self.settings = settings
+        self.opts = opts
+        self.topic = settings.topic(APPROVED)
+        self.stage = sql_sink_stage()
+        migrate(opts.db_url)
+        self.store = ErpStore(sink_engine(opts.db_url), opts.group)
+        self._consumer: Consumer | None = None
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        stored = self.store.stored_offsets(self.topic)
+        for tp in partitions:
+            tp.offset = OFFSET_BEGINNING if self.opts.from_beginning else stored.get(tp.partition, OFFSET_BEGINNING)
+        consumer.assign(partitions)
+        log.info("erp-sql assigned %s", {tp.partition: tp.offset for tp in partitions})
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # Nothing to flush: every processed batch is already committed in the database.
+        consumer.unassign()
+
+    def _apply_with_retry(self, batch: list[tuple[Position, object]], stop: threading.Event) -> ApplyStats:
+        delay, waited = 0.2, 0.0
+        while True:
+            try:
+                return self.store.apply(batch)  # type: ignore[arg-type]
+            except DBAPIError as exc:  # database down/locked/conflict: nothing was written, retry
+                if waited >= self.opts.db_retry_max_s or stop.is_set():
+                    raise
+                log.warning("erp-sql: database error (%s), retrying in %.1fs", exc.__class__.__name__, delay)
+                time.sleep(delay)
+                waited += delay
+                delay = min(delay * 2, 5.0)
+
+    def run(self, stop: threading.Event | None = None,
+            on_batch: Callable[[ApplyStats], None] | None = None) -> SqlSinkResult:
+        stop = stop or threading.Event()
+        result = SqlSinkResult()
+        started = last_record = time.monotonic()
+        consumer = kafka_io.consumer(self.settings, self.opts.group, instance_id=self.opts.instance_id)
+        dlq = kafka_io.producer(self.settings)
+        consumer.subscribe([self.topic], on_assign=self._on_assign, on_revoke=self._on_revoke)
+        try:
+            while not stop.is_set():
+                msgs = consumer.consume(num_messages=self.opts.batch_size, timeout=self.opts.poll_timeout_s)
+                records = [m for m in msgs if kafka_io.raise_if_fatal(m)]
+                if not records:
+                    if self.opts.idle_exit_s is not None and time.monotonic() - last_record > self.opts.idle_exit_s:
+                        break
+                    continue
+                last_record = time.monotonic()
+                decoded = [kafka_io.decode_approved(self.stage, m) for m in records]
+                letters = [em for d in decoded for em in d.dead_letters]
+                kafka_io.publish(dlq, self.settings, letters)  # durable before the offsets move past them
+                batch = [(Position(d.msg.topic() or self.topic, d.msg.partition() or 0, d.msg.offset() or 0),
+                          d.envelope) for d in decoded]
+                stats = self._apply_with_retry(batch, stop)
+                result.stats.add(stats)
+                result.batches += 1
+                result.dead_lettered += sum(1 for d in decoded if d.envelope is None)
+                if stats.offsets:  # mirror to Kafka for lag monitoring only; the database is the truth
+                    consumer.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in stats.offsets.items()],
+                                    asynchronous=True)
+                if on_batch:
+                    on_batch(stats)
+        finally:
+            consumer.close()
+            dlq.flush(10)
+            result.elapsed_s = time.monotonic() - started
+        return result
