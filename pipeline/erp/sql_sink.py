@@ -55,13 +55,15 @@ class SqlSink:
         self.stage = sql_sink_stage()
         migrate(opts.db_url)
         self.store = ErpStore(sink_engine(opts.db_url), opts.group)
-        self._consumer: Consumer | None = None
+        self._idle_positions: dict[tuple[str, int], int] = {}
+        self._assigned_at: float | None = None  # idle time counts from the first assignment
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         stored = self.store.stored_offsets(self.topic)
         for tp in partitions:
             tp.offset = OFFSET_BEGINNING if self.opts.from_beginning else stored.get(tp.partition, OFFSET_BEGINNING)
         consumer.assign(partitions)
+        self._assigned_at = time.monotonic()
         log.info("erp-sql assigned %s", {tp.partition: tp.offset for tp in partitions})
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
@@ -81,6 +83,25 @@ class SqlSink:
                 waited += delay
                 delay = min(delay * 2, 5.0)
 
+    def _advance_idle(self, consumer: Consumer) -> None:
+        """Nothing left to read: record positions that moved past transaction markers only.
+
+        Safe because this loop is synchronous: every record below the position was returned by an
+        earlier consume() and its batch is already committed in the database.
+        """
+        assignment = consumer.assignment()
+        if not assignment:
+            return
+        positions = {(tp.topic, tp.partition): tp.offset for tp in consumer.position(assignment) if tp.offset >= 0}
+        if positions != self._idle_positions:
+            self._idle_positions = positions
+            self.store.advance(positions)
+
+    def _idle(self, last_record: float) -> bool:
+        if self.opts.idle_exit_s is None or self._assigned_at is None:
+            return False
+        return time.monotonic() - max(last_record, self._assigned_at) > self.opts.idle_exit_s
+
     def run(self, stop: threading.Event | None = None,
             on_batch: Callable[[ApplyStats], None] | None = None) -> SqlSinkResult:
         stop = stop or threading.Event()
@@ -94,7 +115,9 @@ class SqlSink:
                 msgs = consumer.consume(num_messages=self.opts.batch_size, timeout=self.opts.poll_timeout_s)
                 records = [m for m in msgs if kafka_io.raise_if_fatal(m)]
                 if not records:
-                    if self.opts.idle_exit_s is not None and time.monotonic() - last_record > self.opts.idle_exit_s:
+                    if not msgs:
+                        self._advance_idle(consumer)
+                    if self._idle(last_record):
                         break
                     continue
                 last_record = time.monotonic()

@@ -107,6 +107,22 @@ class ErpStore:
                     stats.offsets[tp] = stored[tp]
         return stats
 
+    def advance(self, positions: dict[tuple[str, int], int]) -> dict[tuple[str, int], int]:
+        """Move stored offsets forward to consumer positions reached without records (transaction
+        markers, aborted records), so a caught-up sink shows zero lag. Never moves backwards."""
+        moved: dict[tuple[str, int], int] = {}
+        if not positions:
+            return moved
+        with self.engine.begin() as conn:
+            stored = self._lock_offsets(conn, sorted(positions))
+            for (topic, part), pos in positions.items():
+                if pos > stored[(topic, part)]:
+                    conn.execute(update(erp_offsets).where(
+                        erp_offsets.c.consumer_group == self.group, erp_offsets.c.topic == topic,
+                        erp_offsets.c.partition == part).values(next_offset=pos, updated_at=_now()))
+                    moved[(topic, part)] = pos
+        return moved
+
     def _lock_offsets(self, conn: Connection, tps: list[tuple[str, int]]) -> dict[tuple[str, int], int]:
         """Lock this group's offset rows (sorted, so concurrent sinks cannot deadlock).
 
