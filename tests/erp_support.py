@@ -9,12 +9,13 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
 
-from pipeline.contracts import ApprovedDocument, Envelope, Feedback, Rejection
+from pipeline.contracts import ApprovedDocument, DeadLetter, Envelope, Feedback, Rejection
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMAS = ROOT / "schemas"
 EXAMPLES = SCHEMAS / "examples"
-MODELS = {"docs.approved": ApprovedDocument, "docs.rejected": Rejection, "docs.feedback": Feedback}
+MODELS = {"docs.approved": ApprovedDocument, "docs.rejected": Rejection, "docs.feedback": Feedback,
+          "docs.dlq": DeadLetter}
 
 
 @lru_cache(maxsize=None)
