@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +14,15 @@ from pipeline.contracts import ApprovedDocument, DeadLetter, Envelope, Feedback,
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMAS = ROOT / "schemas"
 EXAMPLES = SCHEMAS / "examples"
-MODELS = {"docs.approved": ApprovedDocument, "docs.rejected": Rejection, "docs.feedback": Feedback,
-          "docs.dlq": DeadLetter}
+MODELS = {
+    "docs.approved": ApprovedDocument,
+    "docs.rejected": Rejection,
+    "docs.feedback": Feedback,
+    "docs.dlq": DeadLetter,
+}
 
 
-@lru_cache(maxsize=None)
+@cache
 def schema(topic: str) -> dict[str, Any]:
     """The committed schemas/<topic>.schema.json when present, else generated exactly as the lead does."""
     path = SCHEMAS / f"{topic}.schema.json"

@@ -6,7 +6,7 @@ import logging
 import signal
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from confluent_kafka import KafkaException
@@ -14,8 +14,9 @@ from confluent_kafka import KafkaException
 from pipeline.cli.output import emit, fail
 from pipeline.config import get_settings
 
-erp_app = typer.Typer(help="Deliver approved documents to ERP systems (SQL tables, webhook, files).",
-                      no_args_is_help=True)
+erp_app = typer.Typer(
+    help="Deliver approved documents to ERP systems (SQL tables, webhook, files).", no_args_is_help=True
+)
 
 
 def _group(explicit: str | None, stage: str) -> str:
@@ -35,8 +36,10 @@ def _stop_on_signals() -> threading.Event:
 
 
 def _logging(verbose: bool) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
 
 
 @erp_app.command("sql")
@@ -44,8 +47,9 @@ def sql_cmd(
     db: str = typer.Option(None, "--db", help="SQLAlchemy URL (default: settings database_url / SQLite)."),
     group: str = typer.Option(None, help="Consumer group (offsets are stored per group in erp_offsets)."),
     batch: int = typer.Option(500, min=1, max=10_000, help="Records per database transaction (max)."),
-    from_beginning: bool = typer.Option(False, "--from-beginning",
-                                        help="Replay the topic from the start (idempotent: changes nothing)."),
+    from_beginning: bool = typer.Option(
+        False, "--from-beginning", help="Replay the topic from the start (idempotent: changes nothing)."
+    ),
     instance_id: str = typer.Option(None, help="Static group membership id (fast restart, no rebalance)."),
     idle_exit: float = typer.Option(None, help="Exit after this many seconds without new records."),
     verbose: bool = typer.Option(False, "-v", "--verbose"),
@@ -56,22 +60,39 @@ def sql_cmd(
 
     _logging(verbose)
     settings = get_settings()
-    opts = SqlSinkOptions(db_url=db or settings.db_url, group=_group(group, "erp-sql"), batch_size=batch,
-                          from_beginning=from_beginning, instance_id=instance_id, idle_exit_s=idle_exit)
+    opts = SqlSinkOptions(
+        db_url=db or settings.db_url,
+        group=_group(group, "erp-sql"),
+        batch_size=batch,
+        from_beginning=from_beginning,
+        instance_id=instance_id,
+        idle_exit_s=idle_exit,
+    )
     try:
         res = SqlSink(settings, opts).run(_stop_on_signals())
     except KafkaException as exc:
         fail(f"kafka: {exc.args[0].str() if exc.args else exc}")
-    data = {"batches": res.batches, **res.stats.as_dict(), "dead_lettered": res.dead_lettered,
-            "elapsed_s": round(res.elapsed_s, 2)}
+    data = {
+        "batches": res.batches,
+        **res.stats.as_dict(),
+        "dead_lettered": res.dead_lettered,
+        "elapsed_s": round(res.elapsed_s, 2),
+    }
     emit(data, as_json, "erp sql: " + ", ".join(f"{k}={v}" for k, v in data.items()))
 
 
 @erp_app.command("webhook")
 def webhook_cmd(
+    secret_file: Annotated[
+        Path,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="HMAC secret(s), one per line; several lines = rotation.",
+        ),
+    ],
     url: str = typer.Option(..., help="ERP endpoint receiving one POST per approved event."),
-    secret_file: Path = typer.Option(..., exists=True, dir_okay=False, readable=True,
-                                     help="HMAC secret(s), one per line; several lines = rotation."),
     group: str = typer.Option(None, help="Consumer group (committed after delivery or dead-letter)."),
     concurrency: int = typer.Option(8, min=1, max=256, help="Documents delivered in parallel."),
     timeout: float = typer.Option(10.0, min=0.1, help="HTTP timeout per attempt, seconds."),
@@ -95,12 +116,24 @@ def webhook_cmd(
     if not secrets:
         fail(f"{secret_file}: no secret in file")
     try:
-        policy = RetryPolicy(max_attempts=max_attempts, base_s=backoff_base, cap_s=max(backoff_cap, backoff_base),
-                             max_elapsed_s=max_elapsed)
+        policy = RetryPolicy(
+            max_attempts=max_attempts,
+            base_s=backoff_base,
+            cap_s=max(backoff_cap, backoff_base),
+            max_elapsed_s=max_elapsed,
+        )
     except ValueError as exc:
         fail(str(exc))
-    opts = WebhookOptions(url=url, secrets=secrets, group=_group(group, "erp-webhook"), concurrency=concurrency,
-                          timeout_s=timeout, policy=policy, instance_id=instance_id, idle_exit_s=idle_exit)
+    opts = WebhookOptions(
+        url=url,
+        secrets=secrets,
+        group=_group(group, "erp-webhook"),
+        concurrency=concurrency,
+        timeout_s=timeout,
+        policy=policy,
+        instance_id=instance_id,
+        idle_exit_s=idle_exit,
+    )
     try:
         stats = WebhookDelivery(get_settings(), opts).run(_stop_on_signals())
     except KafkaException as exc:
@@ -111,10 +144,11 @@ def webhook_cmd(
 
 @erp_app.command("export")
 def export_cmd(
+    out: Annotated[Path, typer.Option("--out", dir_okay=False, help="File to write (atomically).")],
     fmt: str = typer.Option(..., "--format", help="csv or jsonl"),
-    out: Path = typer.Option(..., "--out", dir_okay=False, help="File to write (atomically)."),
-    from_beginning: bool = typer.Option(False, "--from-beginning",
-                                        help="Full dump; does not move the incremental position."),
+    from_beginning: bool = typer.Option(
+        False, "--from-beginning", help="Full dump; does not move the incremental position."
+    ),
     force: bool = typer.Option(False, "--force", help="Replace --out if it exists."),
     group: str = typer.Option(None, help="Consumer group holding the incremental export position."),
     timeout: float = typer.Option(30.0, min=1.0, help="Give up when the topic end is not reached in time."),
@@ -126,8 +160,15 @@ def export_cmd(
     if fmt not in ("csv", "jsonl"):
         fail(f"--format must be csv or jsonl, not {fmt!r}")
     try:
-        res = export(get_settings(), out, fmt, group=_group(group, "erp-export"),  # type: ignore[arg-type]
-                     from_beginning=from_beginning, force=force, timeout_s=timeout)
+        res = export(
+            get_settings(),
+            out,
+            fmt,
+            group=_group(group, "erp-export"),  # type: ignore[arg-type]
+            from_beginning=from_beginning,
+            force=force,
+            timeout_s=timeout,
+        )
     except (FileExistsError, FileNotFoundError, TimeoutError, OSError) as exc:
         fail(str(exc))
     except KafkaException as exc:

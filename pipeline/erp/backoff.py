@@ -31,8 +31,14 @@ class RetryPolicy:
         r = (rng or random).random()
         return d / 2 + r * d / 2
 
-    def next_delay(self, failures: int, elapsed_s: float, *, retry_after_s: float | None = None,
-                   rng: random.Random | None = None) -> float | None:
+    def next_delay(
+        self,
+        failures: int,
+        elapsed_s: float,
+        *,
+        retry_after_s: float | None = None,
+        rng: random.Random | None = None,
+    ) -> float | None:
         """Seconds to wait before the next attempt, or None when the budget is spent.
 
         `failures` counts failed attempts so far; a server's Retry-After is honoured but capped.

@@ -67,8 +67,16 @@ def _partitions(consumer: Any, topic: str, timeout_s: float) -> list[int]:
     return sorted(tmd.partitions)
 
 
-def export(settings: Settings, out: Path, fmt: Format, *, group: str, from_beginning: bool = False,
-           force: bool = False, timeout_s: float = 30.0) -> ExportResult:
+def export(
+    settings: Settings,
+    out: Path,
+    fmt: Format,
+    *,
+    group: str,
+    from_beginning: bool = False,
+    force: bool = False,
+    timeout_s: float = 30.0,
+) -> ExportResult:
     if fmt not in ("csv", "jsonl"):
         raise ValueError(f"unknown export format {fmt!r} (csv or jsonl)")
     if out.exists() and not force:
@@ -85,8 +93,10 @@ def export(settings: Settings, out: Path, fmt: Format, *, group: str, from_begin
         start = [TopicPartition(topic, p, OFFSET_BEGINNING) for p in parts]
         if not from_beginning:
             committed = consumer.committed([TopicPartition(topic, p) for p in parts], timeout=timeout_s)
-            start = [TopicPartition(topic, tp.partition, tp.offset if tp.offset >= 0 else OFFSET_BEGINNING)
-                     for tp in committed]
+            start = [
+                TopicPartition(topic, tp.partition, tp.offset if tp.offset >= 0 else OFFSET_BEGINNING)
+                for tp in committed
+            ]
         consumer.assign(start)
         pending = set(parts)
         seen: set[str] = set()
@@ -125,8 +135,9 @@ def export(settings: Settings, out: Path, fmt: Format, *, group: str, from_begin
         kafka_io.publish(dlq, settings, letters)
         os.replace(tmp, out)
         if not from_beginning and positions:
-            consumer.commit(offsets=[TopicPartition(topic, p, o) for p, o in positions.items()],
-                            asynchronous=False)
+            consumer.commit(
+                offsets=[TopicPartition(topic, p, o) for p, o in positions.items()], asynchronous=False
+            )
         result.offsets = positions
     finally:
         tmp.unlink(missing_ok=True)

@@ -83,16 +83,23 @@ class Result:
 class Sender:
     """Thread-confined (one per worker thread): owns an httpx.Client and its connection pool."""
 
-    def __init__(self, url: str, secrets: Sequence[str], policy: RetryPolicy, timeout_s: float = 10.0,
-                 rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        secrets: Sequence[str],
+        policy: RetryPolicy,
+        timeout_s: float = 10.0,
+        rng: random.Random | None = None,
+    ) -> None:
         if not secrets:
             raise ValueError("at least one webhook secret is required")
         self.url = url
         self.secrets = list(secrets)
         self.policy = policy
         self.rng = rng or random.Random()
-        self.client = httpx.Client(timeout=httpx.Timeout(timeout_s), follow_redirects=False,
-                                   headers={"User-Agent": USER_AGENT})
+        self.client = httpx.Client(
+            timeout=httpx.Timeout(timeout_s), follow_redirects=False, headers={"User-Agent": USER_AGENT}
+        )
 
     def close(self) -> None:
         self.client.close()
@@ -132,11 +139,16 @@ class Sender:
                 return Result(Outcome.delivered, attempt, status)
             if verdict is Verdict.permanent:
                 return Result(Outcome.rejected, attempt, status, f"endpoint answered {error}")
-            delay = self.policy.next_delay(attempt, time.monotonic() - started, retry_after_s=retry_after,
-                                           rng=self.rng)
+            delay = self.policy.next_delay(
+                attempt, time.monotonic() - started, retry_after_s=retry_after, rng=self.rng
+            )
             if delay is None:
-                return Result(Outcome.exhausted, attempt, status,
-                              f"retry budget exhausted after {attempt} attempts, last: {error}")
+                return Result(
+                    Outcome.exhausted,
+                    attempt,
+                    status,
+                    f"retry budget exhausted after {attempt} attempts, last: {error}",
+                )
             log.info("webhook %s attempt %d failed (%s); retry in %.2fs", req.event_id, attempt, error, delay)
             if wait(delay):
                 return Result(Outcome.cancelled, attempt, status, error)

@@ -45,10 +45,16 @@ def consumer(settings: Settings, group: str, *, instance_id: str | None = None, 
 
 
 def producer(settings: Settings) -> Producer:
-    return Producer(settings.kafka_config() | {
-        "enable.idempotence": True, "acks": "all", "partitioner": "murmur2_random", "linger.ms": 5,
-        "message.timeout.ms": 60_000,
-    })
+    return Producer(
+        settings.kafka_config()
+        | {
+            "enable.idempotence": True,
+            "acks": "all",
+            "partitioner": "murmur2_random",
+            "linger.ms": 5,
+            "message.timeout.ms": 60_000,
+        }
+    )
 
 
 def raise_if_fatal(msg: Message) -> bool:
@@ -96,8 +102,11 @@ def publish(prod: Producer, settings: Settings, emits: list[Emit], timeout_s: fl
             errors.append(err.str())
 
     for em in emits:
-        prod.produce(settings.topic(em.topic), key=em.event.key, value=encode_envelope(em.event), on_delivery=_cb)
+        prod.produce(
+            settings.topic(em.topic), key=em.event.key, value=encode_envelope(em.event), on_delivery=_cb
+        )
     remaining = prod.flush(timeout_s)
     if remaining or errors:
-        raise KafkaException(KafkaError(KafkaError._MSG_TIMED_OUT,
-                                        f"dead-letter publish failed: {errors[:1] or remaining}"))
+        raise KafkaException(
+            KafkaError(KafkaError._MSG_TIMED_OUT, f"dead-letter publish failed: {errors[:1] or remaining}")
+        )

@@ -19,15 +19,46 @@ MAX_INTEGER_DIGITS = 14
 
 # Stable column order of the CSV export (document header columns, then line columns).
 HEADER_COLUMNS: tuple[str, ...] = (
-    "document_id", "document_version", "event_id", "tenant", "kind", "vendor_id", "vendor_name",
-    "vendor_tax_id", "invoice_number", "document_date", "due_date", "po_number", "currency",
-    "subtotal", "tax", "total", "iban", "buyer", "po_match_status", "po_match_po_number",
-    "po_match_three_way", "straight_through", "approved_by", "approved_at", "source_uri",
-    "source_sha256", "source_media_type", "model", "prompt_set", "policy", "normalizer_version",
+    "document_id",
+    "document_version",
+    "event_id",
+    "tenant",
+    "kind",
+    "vendor_id",
+    "vendor_name",
+    "vendor_tax_id",
+    "invoice_number",
+    "document_date",
+    "due_date",
+    "po_number",
+    "currency",
+    "subtotal",
+    "tax",
+    "total",
+    "iban",
+    "buyer",
+    "po_match_status",
+    "po_match_po_number",
+    "po_match_three_way",
+    "straight_through",
+    "approved_by",
+    "approved_at",
+    "source_uri",
+    "source_sha256",
+    "source_media_type",
+    "model",
+    "prompt_set",
+    "policy",
+    "normalizer_version",
     "event_created_at",
 )
 LINE_COLUMNS: tuple[str, ...] = (
-    "line_no", "line_sku", "line_description", "line_quantity", "line_unit_price", "line_amount",
+    "line_no",
+    "line_sku",
+    "line_description",
+    "line_quantity",
+    "line_unit_price",
+    "line_amount",
 )
 CSV_COLUMNS: tuple[str, ...] = HEADER_COLUMNS + LINE_COLUMNS
 
@@ -157,8 +188,11 @@ def _text(value: Any) -> str:
     if isinstance(value, Decimal):
         return dec_str(value) or ""
     if isinstance(value, datetime):
-        return value.replace(tzinfo=UTC).isoformat().replace("+00:00", "Z") if value.tzinfo is None \
+        return (
+            value.replace(tzinfo=UTC).isoformat().replace("+00:00", "Z")
+            if value.tzinfo is None
             else value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        )
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
@@ -177,7 +211,15 @@ def csv_rows(env: Envelope[ApprovedDocument]) -> list[list[str]]:
     if not lines:
         return [base + [""] * len(LINE_COLUMNS)]
     return [
-        [*base, _text(ln["line_no"]), _text(ln["sku"]), _text(ln["description"]), _text(ln["quantity"]), _text(ln["unit_price"]), _text(ln["amount"])]
+        [
+            *base,
+            _text(ln["line_no"]),
+            _text(ln["sku"]),
+            _text(ln["description"]),
+            _text(ln["quantity"]),
+            _text(ln["unit_price"]),
+            _text(ln["amount"]),
+        ]
         for ln in lines
     ]
 
@@ -190,9 +232,14 @@ def jsonl_record(env: Envelope[ApprovedDocument]) -> dict[str, Any]:
         value = row[col]
         record[col] = None if value is None else (value if isinstance(value, (bool, int)) else _text(value))
     record["lines"] = [
-        {"line_no": ln["line_no"], "sku": ln["sku"], "description": ln["description"],
-         "quantity": dec_str(ln["quantity"]), "unit_price": dec_str(ln["unit_price"]),
-         "amount": dec_str(ln["amount"])}
+        {
+            "line_no": ln["line_no"],
+            "sku": ln["sku"],
+            "description": ln["description"],
+            "quantity": dec_str(ln["quantity"]),
+            "unit_price": dec_str(ln["unit_price"]),
+            "amount": dec_str(ln["amount"]),
+        }
         for ln in line_rows(env)
     ]
     return record

@@ -74,8 +74,14 @@ def parse(header: str) -> tuple[int, list[str]]:
     return ts, sigs
 
 
-def verify(secret: str | bytes, header: str, body: bytes, tolerance_s: float = DEFAULT_TOLERANCE_S,
-           *, now: float | None = None) -> int:
+def verify(
+    secret: str | bytes,
+    header: str,
+    body: bytes,
+    tolerance_s: float = DEFAULT_TOLERANCE_S,
+    *,
+    now: float | None = None,
+) -> int:
     """Check a received request; return its signed timestamp or raise SignatureError.
 
     `body` must be the raw request bytes (before any JSON parsing). `tolerance_s` bounds the age

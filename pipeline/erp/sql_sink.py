@@ -61,7 +61,9 @@ class SqlSink:
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         stored = self.store.stored_offsets(self.topic)
         for tp in partitions:
-            tp.offset = OFFSET_BEGINNING if self.opts.from_beginning else stored.get(tp.partition, OFFSET_BEGINNING)
+            tp.offset = (
+                OFFSET_BEGINNING if self.opts.from_beginning else stored.get(tp.partition, OFFSET_BEGINNING)
+            )
         consumer.assign(partitions)
         self._assigned_at = time.monotonic()
         log.info("erp-sql assigned %s", {tp.partition: tp.offset for tp in partitions})
@@ -92,7 +94,9 @@ class SqlSink:
         assignment = consumer.assignment()
         if not assignment:
             return
-        positions = {(tp.topic, tp.partition): tp.offset for tp in consumer.position(assignment) if tp.offset >= 0}
+        positions = {
+            (tp.topic, tp.partition): tp.offset for tp in consumer.position(assignment) if tp.offset >= 0
+        }
         if positions != self._idle_positions:
             self._idle_positions = positions
             self.store.advance(positions)
@@ -102,8 +106,9 @@ class SqlSink:
             return False
         return time.monotonic() - max(last_record, self._assigned_at) > self.opts.idle_exit_s
 
-    def run(self, stop: threading.Event | None = None,
-            on_batch: Callable[[ApplyStats], None] | None = None) -> SqlSinkResult:
+    def run(
+        self, stop: threading.Event | None = None, on_batch: Callable[[ApplyStats], None] | None = None
+    ) -> SqlSinkResult:
         stop = stop or threading.Event()
         result = SqlSinkResult()
         started = last_record = time.monotonic()
@@ -124,15 +129,22 @@ class SqlSink:
                 decoded = [kafka_io.decode_approved(self.stage, m) for m in records]
                 letters = [em for d in decoded for em in d.dead_letters]
                 kafka_io.publish(dlq, self.settings, letters)  # durable before the offsets move past them
-                batch = [(Position(d.msg.topic() or self.topic, d.msg.partition() or 0, d.msg.offset() or 0),
-                          d.envelope) for d in decoded]
+                batch = [
+                    (
+                        Position(d.msg.topic() or self.topic, d.msg.partition() or 0, d.msg.offset() or 0),
+                        d.envelope,
+                    )
+                    for d in decoded
+                ]
                 stats = self._apply_with_retry(batch, stop)
                 result.stats.add(stats)
                 result.batches += 1
                 result.dead_lettered += sum(1 for d in decoded if d.envelope is None)
                 if stats.offsets:  # mirror to Kafka for lag monitoring only; the database is the truth
-                    consumer.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in stats.offsets.items()],
-                                    asynchronous=True)
+                    consumer.commit(
+                        offsets=[TopicPartition(t, p, o) for (t, p), o in stats.offsets.items()],
+                        asynchronous=True,
+                    )
                 if on_batch:
                     on_batch(stats)
         finally:

@@ -27,8 +27,14 @@ def _validate(env: Envelope[Any]) -> list[Emit]:
 
 
 def _spec(name: str, description: str) -> StageSpec:
-    return StageSpec(name=name, version=VERSION, input_topic=APPROVED, input_model=ApprovedDocument,
-                     handler=_validate, description=description)
+    return StageSpec(
+        name=name,
+        version=VERSION,
+        input_topic=APPROVED,
+        input_model=ApprovedDocument,
+        handler=_validate,
+        description=description,
+    )
 
 
 def sql_sink_stage() -> StageSpec:

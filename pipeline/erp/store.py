@@ -51,8 +51,10 @@ class ApplyStats:
         self.offsets.update(other.offsets)
 
     def as_dict(self) -> dict[str, int]:
-        return {n: getattr(self, n) for n in ("inserted", "updated", "superseded", "stale", "duplicates",
-                                              "skipped")}
+        return {
+            n: getattr(self, n)
+            for n in ("inserted", "updated", "superseded", "stale", "duplicates", "skipped")
+        }
 
 
 def sink_engine(url: str) -> Engine:
@@ -60,6 +62,7 @@ def sink_engine(url: str) -> Engine:
     up front, so two sink processes serialise instead of failing on a read->write lock upgrade."""
     engine = make_engine(url)
     if engine.dialect.name == "sqlite":
+
         @event.listens_for(engine, "connect")
         def _no_implicit_tx(dbapi_conn, _record):  # type: ignore[no-untyped-def]
             dbapi_conn.isolation_level = None
@@ -67,6 +70,7 @@ def sink_engine(url: str) -> Engine:
         @event.listens_for(engine, "begin")
         def _begin_immediate(conn):  # type: ignore[no-untyped-def]
             conn.exec_driver_sql("BEGIN IMMEDIATE")
+
     return engine
 
 
@@ -81,8 +85,11 @@ class ErpStore:
 
     def stored_offsets(self, topic: str) -> dict[int, int]:
         with self.engine.connect() as conn:
-            rows = conn.execute(select(erp_offsets.c.partition, erp_offsets.c.next_offset).where(
-                erp_offsets.c.consumer_group == self.group, erp_offsets.c.topic == topic)).all()
+            rows = conn.execute(
+                select(erp_offsets.c.partition, erp_offsets.c.next_offset).where(
+                    erp_offsets.c.consumer_group == self.group, erp_offsets.c.topic == topic
+                )
+            ).all()
         return {int(p): int(o) for p, o in rows}
 
     def apply(self, batch: Sequence[tuple[Position, Envelope[ApprovedDocument] | None]]) -> ApplyStats:
@@ -99,9 +106,15 @@ class ErpStore:
             for tp in tps:
                 nxt = max(pos.offset for pos, _ in batch if (pos.topic, pos.partition) == tp) + 1
                 if nxt > stored[tp]:  # offsets only move forward (a replay never rewinds them)
-                    conn.execute(update(erp_offsets).where(
-                        erp_offsets.c.consumer_group == self.group, erp_offsets.c.topic == tp[0],
-                        erp_offsets.c.partition == tp[1]).values(next_offset=nxt, updated_at=now))
+                    conn.execute(
+                        update(erp_offsets)
+                        .where(
+                            erp_offsets.c.consumer_group == self.group,
+                            erp_offsets.c.topic == tp[0],
+                            erp_offsets.c.partition == tp[1],
+                        )
+                        .values(next_offset=nxt, updated_at=now)
+                    )
                     stats.offsets[tp] = nxt
                 else:
                     stats.offsets[tp] = stored[tp]
@@ -117,9 +130,15 @@ class ErpStore:
             stored = self._lock_offsets(conn, sorted(positions))
             for (topic, part), pos in positions.items():
                 if pos > stored[(topic, part)]:
-                    conn.execute(update(erp_offsets).where(
-                        erp_offsets.c.consumer_group == self.group, erp_offsets.c.topic == topic,
-                        erp_offsets.c.partition == part).values(next_offset=pos, updated_at=_now()))
+                    conn.execute(
+                        update(erp_offsets)
+                        .where(
+                            erp_offsets.c.consumer_group == self.group,
+                            erp_offsets.c.topic == topic,
+                            erp_offsets.c.partition == part,
+                        )
+                        .values(next_offset=pos, updated_at=_now())
+                    )
                     moved[(topic, part)] = pos
         return moved
 
@@ -131,19 +150,30 @@ class ErpStore:
         """
         out: dict[tuple[str, int], int] = {}
         for topic, part in tps:
-            cond = and_(erp_offsets.c.consumer_group == self.group, erp_offsets.c.topic == topic,
-                        erp_offsets.c.partition == part)
+            cond = and_(
+                erp_offsets.c.consumer_group == self.group,
+                erp_offsets.c.topic == topic,
+                erp_offsets.c.partition == part,
+            )
             row = conn.execute(select(erp_offsets.c.next_offset).where(cond).with_for_update()).first()
             if row is None:
-                conn.execute(insert(erp_offsets).values(consumer_group=self.group, topic=topic, partition=part,
-                                                        next_offset=0, updated_at=_now()))
+                conn.execute(
+                    insert(erp_offsets).values(
+                        consumer_group=self.group,
+                        topic=topic,
+                        partition=part,
+                        next_offset=0,
+                        updated_at=_now(),
+                    )
+                )
                 out[(topic, part)] = 0
             else:
                 out[(topic, part)] = int(row[0])
         return out
 
-    def _apply_events(self, conn: Connection, events: list[tuple[Position, Envelope[ApprovedDocument]]],
-                      stats: ApplyStats) -> None:
+    def _apply_events(
+        self, conn: Connection, events: list[tuple[Position, Envelope[ApprovedDocument]]], stats: ApplyStats
+    ) -> None:
         """Decide every event's effect in memory against the rows read once, then write in bulk."""
         if not events:
             return
@@ -175,12 +205,23 @@ class ErpStore:
                 known[version] = order_key
                 touched.add(doc_id)
             setattr(stats, effect, getattr(stats, effect) + 1)
-            applied.append({"event_id": env.event_id, "document_id": doc_id, "document_version": version,
-                            "topic": pos.topic, "partition": pos.partition, "offset": pos.offset,
-                            "effect": effect, "applied_at": now})
+            applied.append(
+                {
+                    "event_id": env.event_id,
+                    "document_id": doc_id,
+                    "document_version": version,
+                    "topic": pos.topic,
+                    "partition": pos.partition,
+                    "offset": pos.offset,
+                    "effect": effect,
+                    "applied_at": now,
+                }
+            )
         if inserts:
-            rows = [dict(mapping.document_row(env), applied_at=now,
-                         is_current=ver == max(versions[doc])) for (doc, ver), env in inserts.items()]
+            rows = [
+                dict(mapping.document_row(env), applied_at=now, is_current=ver == max(versions[doc]))
+                for (doc, ver), env in inserts.items()
+            ]
             conn.execute(insert(erp_documents), rows)
             lines = [ln for env in inserts.values() for ln in mapping.line_rows(env)]
             if lines:
@@ -197,18 +238,30 @@ class ErpStore:
     def _existing_event_ids(conn: Connection, ids: list[str]) -> set[str]:
         found: set[str] = set()
         for i in range(0, len(ids), CHUNK):
-            found.update(conn.execute(select(erp_applied_events.c.event_id).where(
-                erp_applied_events.c.event_id.in_(ids[i:i + CHUNK]))).scalars())
+            found.update(
+                conn.execute(
+                    select(erp_applied_events.c.event_id).where(
+                        erp_applied_events.c.event_id.in_(ids[i : i + CHUNK])
+                    )
+                ).scalars()
+            )
         return found
 
     @staticmethod
-    def _existing_versions(conn: Connection, doc_ids: list[str]) -> dict[str, dict[int, tuple[datetime, str]]]:
+    def _existing_versions(
+        conn: Connection, doc_ids: list[str]
+    ) -> dict[str, dict[int, tuple[datetime, str]]]:
         out: dict[str, dict[int, tuple[datetime, str]]] = {}
-        cols = (erp_documents.c.document_id, erp_documents.c.document_version,
-                erp_documents.c.event_created_at, erp_documents.c.event_id)
+        cols = (
+            erp_documents.c.document_id,
+            erp_documents.c.document_version,
+            erp_documents.c.event_created_at,
+            erp_documents.c.event_id,
+        )
         for i in range(0, len(doc_ids), CHUNK):
-            for doc, ver, created, ev in conn.execute(select(*cols).where(
-                    erp_documents.c.document_id.in_(doc_ids[i:i + CHUNK]))):
+            for doc, ver, created, ev in conn.execute(
+                select(*cols).where(erp_documents.c.document_id.in_(doc_ids[i : i + CHUNK]))
+            ):
                 out.setdefault(doc, {})[int(ver)] = (mapping.utc_naive(created), ev)
         return out
 
@@ -217,18 +270,32 @@ class ErpStore:
         """A newer event of a stored version replaces that version's row and lines."""
         row = mapping.document_row(env)
         doc_id, version = row.pop("document_id"), row.pop("document_version")
-        conn.execute(update(erp_documents).where(
-            erp_documents.c.document_id == doc_id, erp_documents.c.document_version == version,
-        ).values(**row, applied_at=now))
-        conn.execute(delete(erp_document_lines).where(
-            erp_document_lines.c.document_id == doc_id, erp_document_lines.c.document_version == version))
+        conn.execute(
+            update(erp_documents)
+            .where(
+                erp_documents.c.document_id == doc_id,
+                erp_documents.c.document_version == version,
+            )
+            .values(**row, applied_at=now)
+        )
+        conn.execute(
+            delete(erp_document_lines).where(
+                erp_document_lines.c.document_id == doc_id, erp_document_lines.c.document_version == version
+            )
+        )
         lines = mapping.line_rows(env)
         if lines:
             conn.execute(insert(erp_document_lines), lines)
 
     @staticmethod
     def _refresh_current(conn: Connection, doc_id: str) -> None:
-        top = select(func.max(erp_documents.c.document_version)).where(
-            erp_documents.c.document_id == doc_id).scalar_subquery()
-        conn.execute(update(erp_documents).where(erp_documents.c.document_id == doc_id).values(
-            is_current=case((erp_documents.c.document_version == top, True), else_=False)))
+        top = (
+            select(func.max(erp_documents.c.document_version))
+            .where(erp_documents.c.document_id == doc_id)
+            .scalar_subquery()
+        )
+        conn.execute(
+            update(erp_documents)
+            .where(erp_documents.c.document_id == doc_id)
+            .values(is_current=case((erp_documents.c.document_version == top, True), else_=False))
+        )

@@ -60,7 +60,8 @@ def amount_column_type() -> Any:
 md = Base.metadata
 
 erp_documents = Table(
-    "erp_documents", md,
+    "erp_documents",
+    md,
     Column("document_id", String(64), primary_key=True),
     Column("document_version", Integer, primary_key=True),
     Column("event_id", String(64), nullable=False),
@@ -104,7 +105,8 @@ erp_documents = Table(
 )
 
 erp_document_lines = Table(
-    "erp_document_lines", md,
+    "erp_document_lines",
+    md,
     Column("document_id", String(64), primary_key=True),
     Column("document_version", Integer, primary_key=True),
     Column("line_no", Integer, primary_key=True),
@@ -113,13 +115,17 @@ erp_document_lines = Table(
     Column("quantity", ExactDecimal()),
     Column("unit_price", ExactDecimal()),
     Column("amount", ExactDecimal()),
-    ForeignKeyConstraint(["document_id", "document_version"],
-                         ["erp_documents.document_id", "erp_documents.document_version"],
-                         ondelete="CASCADE", name="fk_erp_document_lines_document"),
+    ForeignKeyConstraint(
+        ["document_id", "document_version"],
+        ["erp_documents.document_id", "erp_documents.document_version"],
+        ondelete="CASCADE",
+        name="fk_erp_document_lines_document",
+    ),
 )
 
 erp_applied_events = Table(
-    "erp_applied_events", md,
+    "erp_applied_events",
+    md,
     Column("event_id", String(64), primary_key=True),
     Column("document_id", String(64), nullable=False),
     Column("document_version", Integer, nullable=False),
@@ -131,7 +137,8 @@ erp_applied_events = Table(
 )
 
 erp_offsets = Table(
-    "erp_offsets", md,
+    "erp_offsets",
+    md,
     Column("consumer_group", String(255), primary_key=True),
     Column("topic", String(249), primary_key=True),
     Column("partition", Integer, primary_key=True),

@@ -112,8 +112,9 @@ class WebhookDelivery:
             with self.cond:
                 self.stats.dead_lettered += 1
             return True
-        res: Result = sender.deliver(item.request, lambda: self._cancelled(item),
-                                     lambda s: self._wait(item, s))
+        res: Result = sender.deliver(
+            item.request, lambda: self._cancelled(item), lambda s: self._wait(item, s)
+        )
         with self.cond:
             self.stats.attempts += res.attempts
         if res.outcome is Outcome.cancelled:
@@ -121,7 +122,9 @@ class WebhookDelivery:
                 self.stats.cancelled += 1
             return False
         if res.outcome is not Outcome.delivered:
-            exc: Exception = PermanentError(res.error) if res.outcome is Outcome.rejected else TransientError(res.error)
+            exc: Exception = (
+                PermanentError(res.error) if res.outcome is Outcome.rejected else TransientError(res.error)
+            )
             kind = "handler_error" if res.outcome is Outcome.rejected else "transient_exhausted"
             self._publish(dead_letter(self.stage, item.raw, kind, exc, res.attempts, item.envelope))
             with self.cond:
@@ -167,7 +170,9 @@ class WebhookDelivery:
             positions = {tp: o for tp, o in self.tracker.committable().items() if only is None or tp in only}
         if not positions:
             return
-        consumer.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in positions.items()], asynchronous=False)
+        consumer.commit(
+            offsets=[TopicPartition(t, p, o) for (t, p), o in positions.items()], asynchronous=False
+        )
         with self.cond:
             self.tracker.mark_committed(positions)
             self.stats.commits += 1
@@ -213,8 +218,10 @@ class WebhookDelivery:
         started = last_record = last_commit = time.monotonic()
         consumer = kafka_io.consumer(self.settings, self.opts.group, instance_id=self.opts.instance_id)
         consumer.subscribe([self.topic], on_assign=self._on_assign, on_revoke=self._on_revoke)
-        workers = [threading.Thread(target=self._worker, name=f"erp-webhook-{i}", daemon=True)
-                   for i in range(self.opts.concurrency)]
+        workers = [
+            threading.Thread(target=self._worker, name=f"erp-webhook-{i}", daemon=True)
+            for i in range(self.opts.concurrency)
+        ]
         for w in workers:
             w.start()
         paused = False
@@ -238,8 +245,11 @@ class WebhookDelivery:
                 if now - last_commit >= self.opts.commit_interval_s:
                     self._commit(consumer)
                     last_commit = now
-                if (self.opts.idle_exit_s is not None and self._assigned_at is not None
-                        and now - max(last_record, self._assigned_at) > self.opts.idle_exit_s):
+                if (
+                    self.opts.idle_exit_s is not None
+                    and self._assigned_at is not None
+                    and now - max(last_record, self._assigned_at) > self.opts.idle_exit_s
+                ):
                     with self.cond:
                         idle = self.lanes.queued == 0 and self.lanes.in_flight == 0
                     if idle:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator, Sequence
@@ -31,23 +32,35 @@ def erp_settings(kafka_bootstrap: str) -> Iterator[Settings]:
     settings = Settings(KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap, topic_prefix=prefix)
     admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
     names = [settings.topic(t) for t in (APPROVED, DLQ, STATUS)]
-    futures = admin.create_topics([NewTopic(n, num_partitions=PARTITIONS, replication_factor=1) for n in names])
+    futures = admin.create_topics(
+        [NewTopic(n, num_partitions=PARTITIONS, replication_factor=1) for n in names]
+    )
     for f in futures.values():
         f.result(timeout=30)
     yield settings
     for f in admin.delete_topics(names, operation_timeout=30).values():
-        try:
+        with contextlib.suppress(Exception):  # best-effort cleanup
             f.result(timeout=30)
-        except Exception:  # best effort cleanup
-            pass
 
 
-def produce(settings: Settings, events: Sequence[Envelope], *, chunk: int = 100,
-            abort_every: int | None = None, aborted: list[Envelope] | None = None) -> None:
+def produce(
+    settings: Settings,
+    events: Sequence[Envelope],
+    *,
+    chunk: int = 100,
+    abort_every: int | None = None,
+    aborted: list[Envelope] | None = None,
+) -> None:
     """Produce like the pipeline does: transactions, key = document id. Optionally abort some
     transactions with `aborted` events in them (read_committed consumers must never see those)."""
-    prod = Producer({"bootstrap.servers": settings.bootstrap_servers, "transactional.id": f"t-{uuid.uuid4()}",
-                     "partitioner": "murmur2_random", "linger.ms": 5})
+    prod = Producer(
+        {
+            "bootstrap.servers": settings.bootstrap_servers,
+            "transactional.id": f"t-{uuid.uuid4()}",
+            "partitioner": "murmur2_random",
+            "linger.ms": 5,
+        }
+    )
     prod.init_transactions(30)
     topic = settings.topic(APPROVED)
     extra = list(aborted or [])
@@ -58,7 +71,7 @@ def produce(settings: Settings, events: Sequence[Envelope], *, chunk: int = 100,
             prod.produce(topic, key=ev.key, value=ev.model_dump_json().encode())
             prod.abort_transaction(30)
         prod.begin_transaction()
-        for ev in events[i:i + chunk]:
+        for ev in events[i : i + chunk]:
             prod.produce(topic, key=ev.key, value=ev.model_dump_json().encode())
         prod.commit_transaction(30)
 

@@ -34,8 +34,10 @@ TABLES = {
 def dump(url: str, tables: dict[str, str] = TABLES) -> dict[str, list[tuple]]:
     eng = create_engine(url)
     with eng.connect() as conn:
-        out = {t: [tuple(r) for r in conn.execute(text(f"SELECT * FROM {t} ORDER BY {order}"))]
-               for t, order in tables.items()}
+        out = {
+            t: [tuple(r) for r in conn.execute(text(f"SELECT * FROM {t} ORDER BY {order}"))]
+            for t, order in tables.items()
+        }
     eng.dispose()
     return out
 
@@ -43,7 +45,9 @@ def dump(url: str, tables: dict[str, str] = TABLES) -> dict[str, list[tuple]]:
 def end_offsets(settings: Settings, topic: str) -> dict[int, int]:
     c = Consumer({"bootstrap.servers": settings.bootstrap_servers, "group.id": "erp-test-watermarks"})
     try:
-        return {p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in range(PARTITIONS)}
+        return {
+            p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in range(PARTITIONS)
+        }
     finally:
         c.close()
 
@@ -74,13 +78,23 @@ def test_replay_from_beginning_changes_nothing(erp_settings: Settings, tmp_path:
     assert len(current) == 330
     eng = create_engine(url)
     with eng.connect() as conn:
-        cur = dict(conn.execute(text("SELECT document_id, max(document_version) FROM erp_documents "
-                                     "WHERE is_current GROUP BY document_id")).all())
+        cur = dict(
+            conn.execute(
+                text(
+                    "SELECT document_id, max(document_version) FROM erp_documents "
+                    "WHERE is_current GROUP BY document_id"
+                )
+            ).all()
+        )
     eng.dispose()
     assert len(cur) == 300 and sum(1 for v in cur.values() if v == 2) == len(corrections)
 
-    replay = SqlSink(erp_settings, SqlSinkOptions(db_url=url, group="erp-sql-replay", batch_size=64,
-                                                  from_beginning=True, idle_exit_s=1.5)).run()
+    replay = SqlSink(
+        erp_settings,
+        SqlSinkOptions(
+            db_url=url, group="erp-sql-replay", batch_size=64, from_beginning=True, idle_exit_s=1.5
+        ),
+    ).run()
     assert replay.stats.duplicates == len(events) + len(corrections) + len(late_v1)
     assert replay.stats.inserted == replay.stats.updated == replay.stats.superseded == 0
     assert dump(url) == before, "replaying the topic from the beginning changed the ERP tables"
@@ -93,13 +107,34 @@ def test_replay_from_beginning_changes_nothing(erp_settings: Settings, tmp_path:
 
 
 def _start_sink(settings: Settings, url: str, log: Path) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, KAFKA_BOOTSTRAP_SERVERS=settings.bootstrap_servers,
-               DOCPIPE_TOPIC_PREFIX=settings.topic_prefix, PYTHONPATH=str(ROOT))
+    env = dict(
+        os.environ,
+        KAFKA_BOOTSTRAP_SERVERS=settings.bootstrap_servers,
+        DOCPIPE_TOPIC_PREFIX=settings.topic_prefix,
+        PYTHONPATH=str(ROOT),
+    )
     with log.open("ab") as fh:
         return subprocess.Popen(
-            [sys.executable, "-m", "pipeline", "erp", "sql", "--db", url, "--group", "erp-sql-kill",
-             "--batch", "40", "--instance-id", "erp-sql-kill-0"],
-            cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "pipeline",
+                "erp",
+                "sql",
+                "--db",
+                url,
+                "--group",
+                "erp-sql-kill",
+                "--batch",
+                "40",
+                "--instance-id",
+                "erp-sql-kill-0",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def _applied(url: str) -> int:
@@ -117,8 +152,13 @@ def _stored_offsets(url: str, group: str) -> dict[int, int]:
     eng = create_engine(url)
     try:
         with eng.connect() as conn:
-            return {int(p): int(o) for p, o in conn.execute(
-                text("SELECT partition, next_offset FROM erp_offsets WHERE consumer_group = :g"), {"g": group})}
+            return {
+                int(p): int(o)
+                for p, o in conn.execute(
+                    text("SELECT partition, next_offset FROM erp_offsets WHERE consumer_group = :g"),
+                    {"g": group},
+                )
+            }
     except Exception:
         return {}
     finally:
@@ -126,7 +166,9 @@ def _stored_offsets(url: str, group: str) -> dict[int, int]:
 
 
 @pytest.mark.slow
-def test_kill_9_during_2000_documents_applies_each_exactly_once(erp_settings: Settings, tmp_path: Path) -> None:
+def test_kill_9_during_2000_documents_applies_each_exactly_once(
+    erp_settings: Settings, tmp_path: Path
+) -> None:
     url = f"sqlite:///{tmp_path / 'erp.db'}"
     log = tmp_path / "sink.log"
     rng = random.Random(8)
@@ -136,8 +178,12 @@ def test_kill_9_during_2000_documents_applies_each_exactly_once(erp_settings: Se
     stream = events + resent
     rng.shuffle(stream)
 
-    producer = threading.Thread(target=lambda: [
-        (produce(erp_settings, stream[i:i + 200], chunk=25), time.sleep(0.4)) for i in range(0, len(stream), 200)])
+    producer = threading.Thread(
+        target=lambda: [
+            (produce(erp_settings, stream[i : i + 200], chunk=25), time.sleep(0.4))
+            for i in range(0, len(stream), 200)
+        ]
+    )
     producer.start()
     kills = 0
     proc = _start_sink(erp_settings, url, log)
@@ -161,7 +207,9 @@ def test_kill_9_during_2000_documents_applies_each_exactly_once(erp_settings: Se
         deadline = time.monotonic() + 90
         while _stored_offsets(url, "erp-sql-kill") != ends:
             assert proc.poll() is None, log.read_text()[-3000:]
-            assert time.monotonic() < deadline, f"not caught up: {_stored_offsets(url, 'erp-sql-kill')} vs {ends}"
+            assert time.monotonic() < deadline, (
+                f"not caught up: {_stored_offsets(url, 'erp-sql-kill')} vs {ends}"
+            )
             time.sleep(0.2)
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -180,8 +228,13 @@ def test_kill_9_during_2000_documents_applies_each_exactly_once(erp_settings: Se
         assert q("SELECT count(*) FROM erp_applied_events") == n_docs
         assert q("SELECT count(*) FROM erp_applied_events WHERE effect != 'inserted'") == 0
         assert q("SELECT count(*) FROM erp_document_lines") == sum(len(e.payload.line_items) for e in events)
-        assert q("SELECT count(*) FROM (SELECT document_id, document_version, line_no FROM erp_document_lines "
-                 "GROUP BY 1, 2, 3 HAVING count(*) > 1) AS d") == 0
+        assert (
+            q(
+                "SELECT count(*) FROM (SELECT document_id, document_version, line_no FROM erp_document_lines "
+                "GROUP BY 1, 2, 3 HAVING count(*) > 1) AS d"
+            )
+            == 0
+        )
         totals = dict(conn.execute(text("SELECT document_id, total FROM erp_documents")).all())
     eng.dispose()
     assert all(str(e.payload.total) == totals[e.document_id] for e in events)

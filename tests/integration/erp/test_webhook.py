@@ -87,8 +87,9 @@ class Receiver:
             self.acked_versions[doc].add(version)
             return self._answer("200", 200)
 
-    def _answer(self, kind: str, status: int, stall: float = 0.0,
-                headers: dict[str, str] | None = None) -> tuple[int, float, dict[str, str]]:
+    def _answer(
+        self, kind: str, status: int, stall: float = 0.0, headers: dict[str, str] | None = None
+    ) -> tuple[int, float, dict[str, str]]:
         self.answers[kind] += 1
         return status, stall, headers or {}
 
@@ -100,7 +101,7 @@ class Receiver:
 
 def serve(receiver: Receiver) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             status, stall, extra = receiver.handle(self.headers, body)
             if stall:
@@ -124,8 +125,14 @@ def serve(receiver: Receiver) -> ThreadingHTTPServer:
 
 
 def dead_letters(settings: Settings, expected: int, timeout_s: float = 20) -> list[Envelope[DeadLetter]]:
-    c = Consumer({"bootstrap.servers": settings.bootstrap_servers, "group.id": "erp-test-dlq",
-                  "auto.offset.reset": "earliest", "isolation.level": "read_committed"})
+    c = Consumer(
+        {
+            "bootstrap.servers": settings.bootstrap_servers,
+            "group.id": "erp-test-dlq",
+            "auto.offset.reset": "earliest",
+            "isolation.level": "read_committed",
+        }
+    )
     c.subscribe([settings.topic(DLQ)])
     out: list[Envelope[DeadLetter]] = []
     deadline = time.monotonic() + timeout_s
@@ -157,8 +164,16 @@ def test_webhook_survives_500s_and_timeouts_in_order_and_effect_once(erp_setting
     policy = RetryPolicy(max_attempts=40, base_s=0.05, cap_s=0.8, max_elapsed_s=60)
 
     def opts(idle: float | None) -> WebhookOptions:
-        return WebhookOptions(url=url, secrets=[NEW_SECRET, OLD_SECRET], group="erp-hook", concurrency=6,
-                              timeout_s=CLIENT_TIMEOUT, policy=policy, idle_exit_s=idle, commit_interval_s=0.3)
+        return WebhookOptions(
+            url=url,
+            secrets=[NEW_SECRET, OLD_SECRET],
+            group="erp-hook",
+            concurrency=6,
+            timeout_s=CLIENT_TIMEOUT,
+            policy=policy,
+            idle_exit_s=idle,
+            commit_interval_s=0.3,
+        )
 
     # First incarnation is stopped while the endpoint is still sick (a restart mid-outage) ...
     stop = threading.Event()
@@ -174,8 +189,9 @@ def test_webhook_survives_500s_and_timeouts_in_order_and_effect_once(erp_setting
     server.shutdown()
 
     assert receiver.problems == []
-    expected = {e.event_id: (e.document_id, e.payload.document_version) for e in events
-                if e.document_id not in reject}
+    expected = {
+        e.event_id: (e.document_id, e.payload.document_version) for e in events if e.document_id not in reject
+    }
     assert receiver.applied == expected, "every accepted event applied exactly once"
     for doc, order in receiver.apply_order.items():
         assert order == sorted(order), f"document {doc[:8]} applied out of order: {order}"

@@ -77,9 +77,12 @@ def upgrade() -> None:
         sa.Column("unit_price", _amount()),
         sa.Column("amount", _amount()),
         sa.PrimaryKeyConstraint("document_id", "document_version", "line_no", name="pk_erp_document_lines"),
-        sa.ForeignKeyConstraint(["document_id", "document_version"],
-                                ["erp_documents.document_id", "erp_documents.document_version"],
-                                ondelete="CASCADE", name="fk_erp_document_lines_document"),
+        sa.ForeignKeyConstraint(
+            ["document_id", "document_version"],
+            ["erp_documents.document_id", "erp_documents.document_version"],
+            ondelete="CASCADE",
+            name="fk_erp_document_lines_document",
+        ),
     )
     op.create_table(
         "erp_applied_events",
