@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 
 import pytest
-from confluent_kafka import Producer
+from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from pipeline.config import Settings
@@ -81,3 +81,28 @@ def produce_raw(settings: Settings, values: Sequence[tuple[bytes | None, bytes |
     for key, value in values:
         prod.produce(settings.topic(APPROVED), key=key, value=value)
     assert prod.flush(30) == 0
+
+
+def read_all(settings: Settings, topic: str) -> list[bytes]:
+    c = Consumer(
+        {
+            "bootstrap.servers": settings.bootstrap_servers,
+            "group.id": "erp-test-read",
+            "isolation.level": "read_committed",
+            "enable.partition.eof": True,
+        }
+    )
+    c.assign([TopicPartition(topic, p, 0) for p in range(PARTITIONS)])
+    out, eof = [], set()
+    try:
+        while len(eof) < PARTITIONS:
+            m = c.poll(2.0)
+            if m is None:
+                break
+            if m.error():
+                eof.add(m.partition())
+                continue
+            out.append(m.value())
+    finally:
+        c.close()
+    return out

@@ -11,7 +11,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Consumer, TopicPartition
 
 from pipeline.config import Settings
 from pipeline.erp import mapping
@@ -20,35 +19,10 @@ from pipeline.erp.export import export
 from pipeline.erp.sql_sink import SqlSink, SqlSinkOptions
 from pipeline.topics import APPROVED, DLQ
 from tests.erp_support import schema_errors
-from tests.integration.erp.conftest import PARTITIONS, produce, produce_raw
+from tests.integration.erp.conftest import produce, produce_raw, read_all
 
 pytestmark = pytest.mark.kafka
 ROOT = Path(__file__).resolve().parents[3]
-
-
-def read_all(settings: Settings, topic: str) -> list[bytes]:
-    c = Consumer(
-        {
-            "bootstrap.servers": settings.bootstrap_servers,
-            "group.id": "erp-test-read",
-            "isolation.level": "read_committed",
-            "enable.partition.eof": True,
-        }
-    )
-    c.assign([TopicPartition(topic, p, 0) for p in range(PARTITIONS)])
-    out, eof = [], set()
-    try:
-        while len(eof) < PARTITIONS:
-            m = c.poll(2.0)
-            if m is None:
-                break
-            if m.error():
-                eof.add(m.partition())
-                continue
-            out.append(m.value())
-    finally:
-        c.close()
-    return out
 
 
 def test_export_csv_and_jsonl_incremental_and_full(erp_settings: Settings, tmp_path: Path) -> None:
