@@ -20,7 +20,9 @@ erp_app = typer.Typer(
 
 
 def _group(explicit: str | None, stage: str) -> str:
-    return explicit or f"{get_settings().topic_prefix}docpipe.{stage}"
+    from pipeline.runtime.clients import group_id
+
+    return explicit or group_id(get_settings(), stage)
 
 
 def _stop_on_signals() -> threading.Event:

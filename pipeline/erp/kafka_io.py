@@ -2,14 +2,13 @@
 
 The sinks manage offsets themselves (in the database, or after delivery), so consumers never
 auto-commit and read only committed transactions (read_committed: aborted approvals never reach
-an ERP). Eager (range) assignment keeps the on_assign/on_revoke contract simple: a callback
-always sees the whole set of partitions gained or lost.
+an ERP). Eager (range) assignment instead of the runtime's cooperative-sticky keeps the
+on_assign/on_revoke contract simple: a callback always sees the whole set gained or lost.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +17,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Produ
 from pipeline.config import Settings
 from pipeline.contracts import ApprovedDocument, Envelope
 from pipeline.erp import mapping
+from pipeline.runtime import clients
 from pipeline.runtime.errors import DecodeError, PermanentError
 from pipeline.runtime.policy import dead_letter
 from pipeline.runtime.stage import Emit, StageSpec, decode_envelope, encode_envelope
@@ -26,35 +26,17 @@ log = logging.getLogger(__name__)
 
 
 def consumer(settings: Settings, group: str, *, instance_id: str | None = None, **extra: Any) -> Consumer:
-    cfg: dict[str, Any] = settings.kafka_config() | {
-        "group.id": group,
-        "enable.auto.commit": False,
-        "enable.auto.offset.store": False,
-        "isolation.level": "read_committed",
-        "auto.offset.reset": "earliest",
-        "session.timeout.ms": 10_000,
-        "heartbeat.interval.ms": 1_000,
-        "max.poll.interval.ms": 300_000,
-        "partition.assignment.strategy": "range",
-        "client.id": f"docpipe-{group}-{os.getpid()}",
-    }
+    """The runtime's consumer (read_committed, manual commits) with eager range assignment."""
+    cfg: dict[str, Any] = {"partition.assignment.strategy": "range"}
     if instance_id:  # static membership: a restarted sink takes its partitions back without a rebalance
         cfg["group.instance.id"] = instance_id
     cfg.update(extra)
-    return Consumer(cfg)
+    return clients.consumer(settings, group=group, **cfg)
 
 
 def producer(settings: Settings) -> Producer:
-    return Producer(
-        settings.kafka_config()
-        | {
-            "enable.idempotence": True,
-            "acks": "all",
-            "partitioner": "murmur2_random",
-            "linger.ms": 5,
-            "message.timeout.ms": 60_000,
-        }
-    )
+    """Idempotent producer for dead letters (not transactional: the sinks' offsets are not in Kafka)."""
+    return clients.producer(settings)
 
 
 def raise_if_fatal(msg: Message) -> bool:

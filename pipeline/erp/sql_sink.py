@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 from sqlalchemy.exc import DBAPIError
 
 from pipeline.config import Settings
@@ -56,10 +56,13 @@ class SqlSink:
         migrate(opts.db_url)
         self.store = ErpStore(sink_engine(opts.db_url), opts.group)
         self._idle_positions: dict[tuple[str, int], int] = {}
+        # Stored positions: records below them were handled (and dead-lettered if bad) already.
+        self._handled_below: dict[tuple[str, int], int] = {}
         self._assigned_at: float | None = None  # idle time counts from the first assignment
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         stored = self.store.stored_offsets(self.topic)
+        self._handled_below.update({(self.topic, p): o for p, o in stored.items()})
         for tp in partitions:
             tp.offset = (
                 OFFSET_BEGINNING if self.opts.from_beginning else stored.get(tp.partition, OFFSET_BEGINNING)
@@ -101,6 +104,10 @@ class SqlSink:
             self._idle_positions = positions
             self.store.advance(positions)
 
+    def _handled(self, msg: Message) -> bool:
+        """True for a record a committed batch already covered (a replay): not dead-lettered twice."""
+        return (msg.offset() or 0) < self._handled_below.get((msg.topic() or "", msg.partition() or 0), 0)
+
     def _idle(self, last_record: float) -> bool:
         if self.opts.idle_exit_s is None or self._assigned_at is None:
             return False
@@ -127,7 +134,7 @@ class SqlSink:
                     continue
                 last_record = time.monotonic()
                 decoded = [kafka_io.decode_approved(self.stage, m) for m in records]
-                letters = [em for d in decoded for em in d.dead_letters]
+                letters = [em for d in decoded if not self._handled(d.msg) for em in d.dead_letters]
                 kafka_io.publish(dlq, self.settings, letters)  # durable before the offsets move past them
                 batch = [
                     (
@@ -138,6 +145,7 @@ class SqlSink:
                 ]
                 stats = self._apply_with_retry(batch, stop)
                 result.stats.add(stats)
+                self._handled_below.update(stats.offsets)
                 result.batches += 1
                 result.dead_lettered += sum(1 for d in decoded if d.envelope is None)
                 if stats.offsets:  # mirror to Kafka for lag monitoring only; the database is the truth

@@ -1,46 +1,25 @@
-"""Real-broker fixtures for the ERP tests: isolated topics per test (unique prefix)."""
+"""ERP test helpers on the shared session broker (tests/conftest.py: kafka_broker, pipeline_env)."""
 
 from __future__ import annotations
 
-import contextlib
-import os
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import pytest
-from confluent_kafka import Consumer, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka import Producer, TopicPartition
 
 from pipeline.config import Settings
 from pipeline.contracts import Envelope
-from pipeline.topics import APPROVED, DLQ, STATUS
-
-PARTITIONS = 3
-
-
-@pytest.fixture(scope="session")
-def kafka_bootstrap() -> str:
-    bootstrap = os.environ.get("DOCPIPE_TEST_KAFKA")
-    if not bootstrap:
-        pytest.skip("set DOCPIPE_TEST_KAFKA=host:port (a real broker) to run Kafka integration tests")
-    return bootstrap
+from pipeline.runtime.clients import consumer
+from pipeline.runtime.reader import read_topic
+from pipeline.topics import APPROVED
+from tests.kafka_harness import Pipeline
 
 
 @pytest.fixture
-def erp_settings(kafka_bootstrap: str) -> Iterator[Settings]:
-    prefix = f"erp-{uuid.uuid4().hex[:8]}."
-    settings = Settings(KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap, topic_prefix=prefix)
-    admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
-    names = [settings.topic(t) for t in (APPROVED, DLQ, STATUS)]
-    futures = admin.create_topics(
-        [NewTopic(n, num_partitions=PARTITIONS, replication_factor=1) for n in names]
-    )
-    for f in futures.values():
-        f.result(timeout=30)
-    yield settings
-    for f in admin.delete_topics(names, operation_timeout=30).values():
-        with contextlib.suppress(Exception):  # best-effort cleanup
-            f.result(timeout=30)
+def erp_settings(pipeline_env: Pipeline) -> Settings:
+    """Settings on a fresh topic prefix; every catalogue topic exists (created by pipeline_env)."""
+    return pipeline_env.settings()
 
 
 def produce(
@@ -84,25 +63,14 @@ def produce_raw(settings: Settings, values: Sequence[tuple[bytes | None, bytes |
 
 
 def read_all(settings: Settings, topic: str) -> list[bytes]:
-    c = Consumer(
-        {
-            "bootstrap.servers": settings.bootstrap_servers,
-            "group.id": "erp-test-read",
-            "isolation.level": "read_committed",
-            "enable.partition.eof": True,
-        }
-    )
-    c.assign([TopicPartition(topic, p, 0) for p in range(PARTITIONS)])
-    out, eof = [], set()
+    """Every committed value now in `topic` (physical name)."""
+    return [m.value() for m in read_topic(settings, topic, timeout_s=30)]
+
+
+def end_offsets(settings: Settings, topic: str) -> dict[int, int]:
+    c = consumer(settings, group=None)
     try:
-        while len(eof) < PARTITIONS:
-            m = c.poll(2.0)
-            if m is None:
-                break
-            if m.error():
-                eof.add(m.partition())
-                continue
-            out.append(m.value())
+        parts = sorted(c.list_topics(topic, timeout=10).topics[topic].partitions)
+        return {p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in parts}
     finally:
         c.close()
-    return out

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import subprocess
 import sys
 from decimal import Decimal
@@ -20,12 +19,15 @@ from pipeline.erp.sql_sink import SqlSink, SqlSinkOptions
 from pipeline.topics import APPROVED, DLQ
 from tests.erp_support import schema_errors
 from tests.integration.erp.conftest import produce, produce_raw, read_all
+from tests.kafka_harness import Pipeline
 
 pytestmark = pytest.mark.kafka
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def test_export_csv_and_jsonl_incremental_and_full(erp_settings: Settings, tmp_path: Path) -> None:
+def test_export_csv_and_jsonl_incremental_and_full(
+    pipeline_env: Pipeline, erp_settings: Settings, tmp_path: Path
+) -> None:
     first = [approved_event(i, salt="export") for i in range(40)]
     produce(erp_settings, first, chunk=20)
     out = tmp_path / "batch1.csv"
@@ -58,12 +60,7 @@ def test_export_csv_and_jsonl_incremental_and_full(erp_settings: Settings, tmp_p
     assert all(isinstance(ln["amount"], str) for r in records for ln in r["lines"])
 
     # Full dump through the CLI; it leaves the incremental position where it was.
-    env = dict(
-        os.environ,
-        KAFKA_BOOTSTRAP_SERVERS=erp_settings.bootstrap_servers,
-        DOCPIPE_TOPIC_PREFIX=erp_settings.topic_prefix,
-        PYTHONPATH=str(ROOT),
-    )
+    env = pipeline_env.env()
     full = tmp_path / "full.jsonl"
     proc = subprocess.run(
         [

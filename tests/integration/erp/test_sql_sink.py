@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-import os
+import json
 import random
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Consumer, TopicPartition
 from sqlalchemy import create_engine, text
 
 from pipeline.config import Settings
 from pipeline.erp.examples import approved_event
 from pipeline.erp.sql_sink import SqlSink, SqlSinkOptions
 from pipeline.topics import APPROVED, DLQ
-from tests.integration.erp.conftest import PARTITIONS, produce, produce_raw
+from tests.integration.erp.conftest import end_offsets, produce, produce_raw, read_all
+from tests.kafka_harness import Pipeline
 
 pytestmark = pytest.mark.kafka
 ROOT = Path(__file__).resolve().parents[3]
@@ -40,20 +39,6 @@ def dump(url: str, tables: dict[str, str] = TABLES) -> dict[str, list[tuple]]:
         }
     eng.dispose()
     return out
-
-
-def end_offsets(settings: Settings, topic: str) -> dict[int, int]:
-    c = Consumer({"bootstrap.servers": settings.bootstrap_servers, "group.id": "erp-test-watermarks"})
-    try:
-        return {
-            p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in range(PARTITIONS)
-        }
-    finally:
-        c.close()
-
-
-def count_records(settings: Settings, topic: str) -> int:
-    return sum(end_offsets(settings, topic).values())
 
 
 def test_replay_from_beginning_changes_nothing(erp_settings: Settings, tmp_path: Path) -> None:
@@ -98,43 +83,30 @@ def test_replay_from_beginning_changes_nothing(erp_settings: Settings, tmp_path:
     assert replay.stats.duplicates == len(events) + len(corrections) + len(late_v1)
     assert replay.stats.inserted == replay.stats.updated == replay.stats.superseded == 0
     assert dump(url) == before, "replaying the topic from the beginning changed the ERP tables"
+    assert len(read_all(erp_settings, erp_settings.topic(DLQ))) == 2, "a replay dead-lettered again"
 
     # A different consumer group (no stored offsets at all) replays everything: still no change.
     SqlSink(erp_settings, SqlSinkOptions(db_url=url, group="erp-sql-other", idle_exit_s=1.5)).run()
     rows = {t: o for t, o in TABLES.items() if t != "erp_offsets"}
     assert dump(url, rows) == {t: before[t] for t in rows}
-    assert count_records(erp_settings, erp_settings.topic(DLQ)) >= 2
+    letters = read_all(erp_settings, erp_settings.topic(DLQ))
+    assert len({json.loads(v)["event_id"] for v in letters}) == 2  # another group: same dead-letter ids
 
 
-def _start_sink(settings: Settings, url: str, log: Path) -> subprocess.Popen[bytes]:
-    env = dict(
-        os.environ,
-        KAFKA_BOOTSTRAP_SERVERS=settings.bootstrap_servers,
-        DOCPIPE_TOPIC_PREFIX=settings.topic_prefix,
-        PYTHONPATH=str(ROOT),
+def _start_sink(env: Pipeline, url: str) -> subprocess.Popen[bytes]:
+    return env.spawn(
+        "erp",
+        "sql",
+        "--db",
+        url,
+        "--group",
+        "erp-sql-kill",
+        "--batch",
+        "40",
+        "--instance-id",
+        "erp-sql-kill-0",
+        log_name="erp-sql",
     )
-    with log.open("ab") as fh:
-        return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "pipeline",
-                "erp",
-                "sql",
-                "--db",
-                url,
-                "--group",
-                "erp-sql-kill",
-                "--batch",
-                "40",
-                "--instance-id",
-                "erp-sql-kill-0",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-        )
 
 
 def _applied(url: str) -> int:
@@ -167,10 +139,9 @@ def _stored_offsets(url: str, group: str) -> dict[int, int]:
 
 @pytest.mark.slow
 def test_kill_9_during_2000_documents_applies_each_exactly_once(
-    erp_settings: Settings, tmp_path: Path
+    pipeline_env: Pipeline, erp_settings: Settings, tmp_path: Path
 ) -> None:
     url = f"sqlite:///{tmp_path / 'erp.db'}"
-    log = tmp_path / "sink.log"
     rng = random.Random(8)
     n_docs = 2000
     events = [approved_event(i, salt="kill") for i in range(n_docs)]
@@ -186,13 +157,13 @@ def test_kill_9_during_2000_documents_applies_each_exactly_once(
     )
     producer.start()
     kills = 0
-    proc = _start_sink(erp_settings, url, log)
+    proc = _start_sink(pipeline_env, url)
     try:
         while kills < 4:
             seen = _applied(url)
             deadline = time.monotonic() + 60
             while _applied(url) <= seen:  # wait until this incarnation is applying batches
-                assert proc.poll() is None, log.read_text()[-3000:]
+                pipeline_env.check_alive()
                 assert time.monotonic() < deadline, "sink made no progress"
                 time.sleep(0.05)
             time.sleep(rng.uniform(0.0, 0.6))
@@ -201,22 +172,18 @@ def test_kill_9_during_2000_documents_applies_each_exactly_once(
             proc.send_signal(signal.SIGKILL)
             proc.wait(10)
             kills += 1
-            proc = _start_sink(erp_settings, url, log)
+            proc = _start_sink(pipeline_env, url)
         producer.join(120)
         ends = end_offsets(erp_settings, erp_settings.topic(APPROVED))
         deadline = time.monotonic() + 90
         while _stored_offsets(url, "erp-sql-kill") != ends:
-            assert proc.poll() is None, log.read_text()[-3000:]
+            pipeline_env.check_alive()
             assert time.monotonic() < deadline, (
                 f"not caught up: {_stored_offsets(url, 'erp-sql-kill')} vs {ends}"
             )
             time.sleep(0.2)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        pipeline_env.stop_all()
         producer.join(5)
 
     assert kills >= 3, f"only {kills} kills happened before the sink caught up"
