@@ -179,5 +179,25 @@ def export_cmd(
     emit(data, as_json, f"erp export: {res.documents} documents, {res.rows} rows -> {res.path}")
 
 
+@erp_app.command("bench")
+def bench_cmd(
+    docs: int = typer.Option(
+        2000, min=1, max=1_000_000, help="Synthetic approved documents to push through."
+    ),
+    concurrency: int = typer.Option(8, min=1, max=256, help="Webhook deliveries in parallel."),
+    db: str = typer.Option(
+        None, "--db", help="Database for the SQL sink (default: a temporary SQLite file)."
+    ),
+) -> None:
+    """Throughput of the SQL sink, webhook delivery and export on the configured broker (JSON)."""
+    from pipeline.erp.bench import run
+
+    try:
+        result = run(get_settings(), docs, concurrency=concurrency, db_url=db)
+    except KafkaException as exc:
+        fail(f"kafka: {exc.args[0].str() if exc.args else exc}")
+    emit(result, True)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(erp_app, name="erp")

@@ -235,6 +235,7 @@ class WebhookDelivery:
                 elif paused and buffered < self.opts.max_buffered // 2:
                     consumer.resume(consumer.assignment())
                     paused = False
+                    last_record = time.monotonic()  # idle time counts from the resume, not the pause
                 msgs = consumer.consume(num_messages=500, timeout=self.opts.poll_timeout_s)
                 records = [m for m in msgs if kafka_io.raise_if_fatal(m)]
                 for m in records:
@@ -246,7 +247,8 @@ class WebhookDelivery:
                     self._commit(consumer)
                     last_commit = now
                 if (
-                    self.opts.idle_exit_s is not None
+                    not paused
+                    and self.opts.idle_exit_s is not None
                     and self._assigned_at is not None
                     and now - max(last_record, self._assigned_at) > self.opts.idle_exit_s
                 ):

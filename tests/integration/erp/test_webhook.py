@@ -154,6 +154,7 @@ def test_webhook_survives_500s_and_timeouts_in_order_and_effect_once(erp_setting
             policy=policy,
             idle_exit_s=idle,
             commit_interval_s=0.3,
+            max_buffered=40,  # exercise pause/resume back-pressure
         )
 
     # First incarnation is stopped while the endpoint is still sick (a restart mid-outage) ...
