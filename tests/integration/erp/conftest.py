@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import tempfile
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import pytest
 from confluent_kafka import Producer, TopicPartition
@@ -13,7 +18,7 @@ from pipeline.contracts import Envelope
 from pipeline.runtime.clients import consumer
 from pipeline.runtime.reader import read_topic
 from pipeline.topics import APPROVED
-from tests.kafka_harness import Pipeline
+from tests.kafka_harness import Pipeline, free_port
 
 
 @pytest.fixture
@@ -74,3 +79,52 @@ def end_offsets(settings: Settings, topic: str) -> dict[int, int]:
         return {p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in parts}
     finally:
         c.close()
+
+
+@pytest.fixture(scope="session")
+def erp_pg_url() -> Iterator[str]:
+    """A throwaway PostgreSQL server (initdb + pg_ctl as the `postgres` user when run as root),
+    or the server named by DOCPIPE_TEST_POSTGRES_URL."""
+    if os.environ.get("DOCPIPE_TEST_POSTGRES_URL"):
+        yield os.environ["DOCPIPE_TEST_POSTGRES_URL"]
+        return
+    if not shutil.which("initdb") or not shutil.which("pg_ctl"):
+        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) not installed")
+    as_pg = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    root = Path(tempfile.mkdtemp(prefix="docpipe-erp-pg-"))  # pytest's tmp dirs are private to root
+    data = root / "data"
+    if as_pg:
+        shutil.chown(root, "postgres")
+    port = free_port()
+    subprocess.run(
+        [*as_pg, "initdb", "-D", str(data), "-A", "trust", "-U", "docpipe", "--no-sync"],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    opts = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
+    subprocess.run(
+        [*as_pg, "pg_ctl", "-D", str(data), "-o", opts, "-l", str(root / "pg.log"), "-w", "start"],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    try:
+        yield f"postgresql+psycopg://docpipe@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(
+            [*as_pg, "pg_ctl", "-D", str(data), "-m", "immediate", "stop"], capture_output=True, timeout=60
+        )
+
+
+@pytest.fixture
+def erp_pg_db(erp_pg_url: str) -> str:
+    """A fresh database per test on the session server."""
+    from sqlalchemy import create_engine, text
+
+    name = f"erp_{uuid.uuid4().hex[:10]}"
+    eng = create_engine(erp_pg_url, isolation_level="AUTOCOMMIT")
+    with eng.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    eng.dispose()
+    return erp_pg_url.rsplit("/", 1)[0] + f"/{name}"
