@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 from confluent_kafka import KafkaException
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from pipeline.cli.output import emit, fail
 from pipeline.config import get_settings
@@ -74,6 +75,10 @@ def sql_cmd(
         res = SqlSink(settings, opts).run(_stop_on_signals())
     except KafkaException as exc:
         fail(f"kafka: {exc.args[0].str() if exc.args else exc}")
+    except SQLAlchemyError as exc:
+        fail(f"database: {str(exc.orig if isinstance(exc, DBAPIError) else exc).splitlines()[0]}")
+    except OSError as exc:
+        fail(f"database: {exc}")
     data = {
         "batches": res.batches,
         **res.stats.as_dict(),
@@ -165,8 +170,8 @@ def export_cmd(
         res = export(
             get_settings(),
             out,
-            fmt,
-            group=_group(group, "erp-export"),  # type: ignore[arg-type]
+            "csv" if fmt == "csv" else "jsonl",
+            group=_group(group, "erp-export"),
             from_beginning=from_beginning,
             force=force,
             timeout_s=timeout,

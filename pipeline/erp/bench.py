@@ -19,7 +19,7 @@ from typing import Any
 from pipeline.config import Settings
 from pipeline.erp.backoff import RetryPolicy
 from pipeline.erp.examples import approved_event
-from pipeline.erp.export import export
+from pipeline.erp.export import Format, export
 from pipeline.erp.signature import verify
 from pipeline.erp.sql_sink import SqlSink, SqlSinkOptions
 from pipeline.erp.webhook import WebhookDelivery, WebhookOptions
@@ -126,9 +126,10 @@ def run(settings: Settings, docs: int, *, concurrency: int = 8, db_url: str | No
                 "docs_per_s": round(stats.delivered / busy, 1),
             }
 
-            for fmt in ("csv", "jsonl"):
+            fmts: tuple[Format, ...] = ("csv", "jsonl")
+            for fmt in fmts:
                 target = Path(tmp) / f"export.{fmt}"
-                ex = export(bench, target, fmt, group=f"{bench.topic_prefix}export", from_beginning=True)  # type: ignore[arg-type]
+                ex = export(bench, target, fmt, group=f"{bench.topic_prefix}export", from_beginning=True)
                 out[f"export_{fmt}"] = {
                     "documents": ex.documents,
                     "rows": ex.rows,

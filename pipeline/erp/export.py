@@ -84,7 +84,7 @@ def export(
     started = time.monotonic()
     topic = settings.topic(APPROVED)
     stage = export_stage()
-    consumer = kafka_io.consumer(settings, group, **{"enable.partition.eof": True})
+    consumer = kafka_io.consumer(settings, group, eof=True)
     dlq = kafka_io.producer(settings)
     result = ExportResult(path=str(out), format=fmt)
     tmp = out.with_name(f".{out.name}.partial-{os.getpid()}")
@@ -118,7 +118,7 @@ def export(
                     if not kafka_io.raise_if_fatal(m):
                         continue
                     deadline = time.monotonic() + timeout_s
-                    positions[m.partition()] = m.offset() + 1
+                    positions[m.partition() or 0] = (m.offset() or 0) + 1
                     d = kafka_io.decode_approved(stage, m)
                     if d.envelope is None:
                         letters.extend(d.dead_letters)

@@ -25,12 +25,13 @@ from pipeline.runtime.stage import Emit, StageSpec, decode_envelope, encode_enve
 log = logging.getLogger(__name__)
 
 
-def consumer(settings: Settings, group: str, *, instance_id: str | None = None, **extra: Any) -> Consumer:
+def consumer(
+    settings: Settings, group: str, *, instance_id: str | None = None, eof: bool = False
+) -> Consumer:
     """The runtime's consumer (read_committed, manual commits) with eager range assignment."""
-    cfg: dict[str, Any] = {"partition.assignment.strategy": "range"}
+    cfg: dict[str, Any] = {"partition.assignment.strategy": "range", "enable.partition.eof": eof}
     if instance_id:  # static membership: a restarted sink takes its partitions back without a rebalance
         cfg["group.instance.id"] = instance_id
-    cfg.update(extra)
     return clients.consumer(settings, group=group, **cfg)
 
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 from sqlalchemy.exc import DBAPIError
 
 from pipeline.config import Settings
+from pipeline.contracts import ApprovedDocument, Envelope
 from pipeline.db import migrate
 from pipeline.erp import kafka_io
 from pipeline.erp.stage import sql_sink_stage
@@ -53,8 +54,9 @@ class SqlSink:
         self.opts = opts
         self.topic = settings.topic(APPROVED)
         self.stage = sql_sink_stage()
+        engine = sink_engine(opts.db_url)  # creates a SQLite file's directory before migrating
         migrate(opts.db_url)
-        self.store = ErpStore(sink_engine(opts.db_url), opts.group)
+        self.store = ErpStore(engine, opts.group)
         self._idle_positions: dict[tuple[str, int], int] = {}
         # Stored positions: records below them were handled (and dead-lettered if bad) already.
         self._handled_below: dict[tuple[str, int], int] = {}
@@ -75,11 +77,13 @@ class SqlSink:
         # Nothing to flush: every processed batch is already committed in the database.
         consumer.unassign()
 
-    def _apply_with_retry(self, batch: list[tuple[Position, object]], stop: threading.Event) -> ApplyStats:
+    def _apply_with_retry(
+        self, batch: Sequence[tuple[Position, Envelope[ApprovedDocument] | None]], stop: threading.Event
+    ) -> ApplyStats:
         delay, waited = 0.2, 0.0
         while True:
             try:
-                return self.store.apply(batch)  # type: ignore[arg-type]
+                return self.store.apply(batch)
             except DBAPIError as exc:  # database down/locked/conflict: nothing was written, retry
                 if waited >= self.opts.db_retry_max_s or stop.is_set():
                     raise

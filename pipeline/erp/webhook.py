@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,6 +68,10 @@ class _Item:
     request: Request | None
     envelope: Any
     dead_letters: list[Emit]
+
+
+def _same_key(key: str) -> Callable[[_Item], bool]:
+    return lambda item: item.key == key
 
 
 class WebhookDelivery:
@@ -158,7 +162,7 @@ class WebhookDelivery:
                     if finished:
                         self.tracker.done(item.topic, item.partition, item.offset)
                     else:  # later events of this document must not overtake the unfinished one
-                        self.lanes.drop(lambda i, k=key: i.key == k)
+                        self.lanes.drop(_same_key(key))
                     self.lanes.done(key)
                     self.cond.notify_all()
         finally:
