@@ -15,12 +15,13 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer
 
 from pipeline.config import Settings
-from pipeline.contracts import ApprovedDocument, Envelope
+from pipeline.contracts import ApprovedDocument, Envelope, StageStatus, deterministic_event_id
 from pipeline.erp import mapping
 from pipeline.runtime import clients
 from pipeline.runtime.errors import DecodeError, PermanentError
 from pipeline.runtime.policy import dead_letter
 from pipeline.runtime.stage import Emit, StageSpec, decode_envelope, encode_envelope
+from pipeline.topics import STATUS
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,32 @@ def decode_approved(stage: StageSpec, msg: Message) -> Decoded:
     except PermanentError as exc:
         return Decoded(msg, None, dead_letter(stage, raw, "schema_invalid", exc, 1, env))
     return Decoded(msg, env, [])
+
+
+def status(stage: StageSpec, env: Envelope[Any], detail: str) -> Emit:
+    """A docs.status record saying this sink finished the event (`docpipe status ID` shows it)."""
+    payload = StageStatus(stage=stage.name, state="done", detail=detail[:500])
+    out = Envelope[StageStatus](
+        event_id=deterministic_event_id(
+            env.document_id, stage.name, stage.version, "status", env.event_id, "done"
+        ),
+        event_type=STATUS,
+        document_id=env.document_id,
+        correlation_id=env.correlation_id,
+        causation_id=env.event_id,
+        tenant=env.tenant,
+        producer=stage.producer,
+        submitted_at=env.submitted_at,
+        payload=payload,
+    )
+    return Emit(STATUS, out)
+
+
+def publish_later(prod: Producer, settings: Settings, emits: list[Emit]) -> None:
+    """Fire-and-forget for informational records (status): delivered by the producer in the background."""
+    for em in emits:
+        prod.produce(settings.topic(em.topic), key=em.event.key, value=encode_envelope(em.event))
+    prod.poll(0)
 
 
 def publish(prod: Producer, settings: Settings, emits: list[Emit], timeout_s: float = 30.0) -> None:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, Producer, TopicPartition
 from sqlalchemy.exc import DBAPIError
 
 from pipeline.config import Settings
@@ -108,6 +108,20 @@ class SqlSink:
             self._idle_positions = positions
             self.store.advance(positions)
 
+    def _report(self, prod: Producer, decoded: list[kafka_io.Decoded], stats: ApplyStats) -> None:
+        """One docs.status record per event applied now (informational, after the commit)."""
+        envs = {d.envelope.event_id: d.envelope for d in decoded if d.envelope is not None}
+        kafka_io.publish_later(
+            prod,
+            self.settings,
+            [
+                kafka_io.status(
+                    self.stage, envs[eid], f"in ERP tables ({effect}, v{envs[eid].payload.document_version})"
+                )
+                for eid, effect in stats.effects.items()
+            ],
+        )
+
     def _handled(self, msg: Message) -> bool:
         """True for a record a committed batch already covered (a replay): not dead-lettered twice."""
         return (msg.offset() or 0) < self._handled_below.get((msg.topic() or "", msg.partition() or 0), 0)
@@ -148,6 +162,7 @@ class SqlSink:
                     for d in decoded
                 ]
                 stats = self._apply_with_retry(batch, stop)
+                self._report(dlq, decoded, stats)
                 result.stats.add(stats)
                 self._handled_below.update(stats.offsets)
                 result.batches += 1

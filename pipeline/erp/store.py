@@ -44,11 +44,12 @@ class ApplyStats:
     duplicates: int = 0
     skipped: int = 0  # dead-lettered or otherwise not applicable; only the offset moves
     offsets: dict[tuple[str, int], int] = field(default_factory=dict)
+    effects: dict[str, str] = field(default_factory=dict)  # event id -> effect, for events applied now
 
     def add(self, other: ApplyStats) -> None:
         for name in ("inserted", "updated", "superseded", "stale", "duplicates", "skipped"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.offsets.update(other.offsets)
+        self.offsets.update(other.offsets)  # effects are per batch only (not accumulated)
 
     def as_dict(self) -> dict[str, int]:
         return {
@@ -205,6 +206,7 @@ class ErpStore:
                 known[version] = order_key
                 touched.add(doc_id)
             setattr(stats, effect, getattr(stats, effect) + 1)
+            stats.effects[env.event_id] = effect
             applied.append(
                 {
                     "event_id": env.event_id,

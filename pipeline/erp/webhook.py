@@ -134,6 +134,11 @@ class WebhookDelivery:
             with self.cond:
                 self.stats.dead_lettered += 1
         else:
+            detail = f"delivered to webhook (HTTP {res.status}, attempt {res.attempts})"
+            with self._dlq_lock:
+                kafka_io.publish_later(
+                    self._dlq, self.settings, [kafka_io.status(self.stage, item.envelope, detail)]
+                )
             with self.cond:
                 self.stats.delivered += 1
         return True

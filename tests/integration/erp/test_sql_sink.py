@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, text
 from pipeline.config import Settings
 from pipeline.erp.examples import approved_event
 from pipeline.erp.sql_sink import SqlSink, SqlSinkOptions
-from pipeline.topics import APPROVED, DLQ
+from pipeline.topics import APPROVED, DLQ, STATUS
 from tests.integration.erp.conftest import end_offsets, produce, produce_raw, read_all
 from tests.kafka_harness import Pipeline
 
@@ -83,6 +83,10 @@ def test_replay_from_beginning_changes_nothing(erp_settings: Settings, tmp_path:
     assert replay.stats.duplicates == len(events) + len(corrections) + len(late_v1)
     assert replay.stats.inserted == replay.stats.updated == replay.stats.superseded == 0
     assert dump(url) == before, "replaying the topic from the beginning changed the ERP tables"
+    statuses = [json.loads(v) for v in read_all(erp_settings, erp_settings.topic(STATUS))]
+    states = [s["payload"]["state"] for s in statuses if s["producer"]["stage"] == "erp-sql"]
+    assert sorted(set(states)) == ["dead_lettered", "done"]
+    assert states.count("done") == 330 and states.count("dead_lettered") == 2, "one status per effect"
     assert len(read_all(erp_settings, erp_settings.topic(DLQ))) == 2, "a replay dead-lettered again"
 
     # A different consumer group (no stored offsets at all) replays everything: still no change.
@@ -157,6 +161,10 @@ def test_kill_9_during_2000_documents_applies_each_exactly_once(
     )
     producer.start()
     kills = 0
+    proc = _start_sink(pipeline_env, url)
+    time.sleep(rng.uniform(0.2, 1.5))  # an extra kill while starting (migration, group join, first fetch)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
     proc = _start_sink(pipeline_env, url)
     try:
         while kills < 4:

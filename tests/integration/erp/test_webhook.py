@@ -19,7 +19,7 @@ from pipeline.erp.backoff import RetryPolicy
 from pipeline.erp.examples import approved_event
 from pipeline.erp.signature import SignatureError, verify
 from pipeline.erp.webhook import WebhookDelivery, WebhookOptions
-from pipeline.topics import DLQ
+from pipeline.topics import DLQ, STATUS
 from tests.erp_support import schema_errors
 from tests.integration.erp.conftest import produce, read_all
 
@@ -182,6 +182,9 @@ def test_webhook_survives_500s_and_timeouts_in_order_and_effect_once(erp_setting
     assert 0 < first.stats.delivered < len(expected), "the restart must happen mid-delivery"
     assert first.stats.delivered + second.delivered >= len(expected)
 
+    statuses = [json.loads(v) for v in read_all(erp_settings, erp_settings.topic(STATUS))]
+    delivered = {s["causation_id"] for s in statuses if s["payload"]["state"] == "done"}
+    assert delivered == set(expected), "docs.status says delivered exactly for the delivered events"
     letters = dead_letters(erp_settings)
     assert {dl.document_id for dl in letters} == reject
     # a dead letter may be written twice (restart before its offset was committed): same event id
