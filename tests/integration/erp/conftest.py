@@ -81,6 +81,16 @@ def end_offsets(settings: Settings, topic: str) -> dict[int, int]:
         c.close()
 
 
+def _pg_bindir() -> Path | None:
+    found = shutil.which("initdb")
+    if found and shutil.which("pg_ctl"):
+        return Path(found).parent
+    for cand in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):  # Debian layout
+        if (cand / "initdb").exists() and (cand / "pg_ctl").exists():
+            return cand
+    return None
+
+
 @pytest.fixture(scope="session")
 def erp_pg_url() -> Iterator[str]:
     """A throwaway PostgreSQL server (initdb + pg_ctl as the `postgres` user when run as root),
@@ -88,23 +98,29 @@ def erp_pg_url() -> Iterator[str]:
     if os.environ.get("DOCPIPE_TEST_POSTGRES_URL"):
         yield os.environ["DOCPIPE_TEST_POSTGRES_URL"]
         return
-    if not shutil.which("initdb") or not shutil.which("pg_ctl"):
-        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) not installed")
-    as_pg = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    bindir = _pg_bindir()
+    if bindir is None:
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) not installed")
+    initdb, pg_ctl = str(bindir / "initdb"), str(bindir / "pg_ctl")
+    as_pg: list[str] = []
+    if os.geteuid() == 0:  # the server refuses to run as root
+        if not shutil.which("runuser") or subprocess.run(["id", "postgres"], capture_output=True).returncode:
+            pytest.skip("running as root without a 'postgres' user to start PostgreSQL as")
+        as_pg = ["runuser", "-u", "postgres", "--"]
     root = Path(tempfile.mkdtemp(prefix="docpipe-erp-pg-"))  # pytest's tmp dirs are private to root
     data = root / "data"
     if as_pg:
         shutil.chown(root, "postgres")
     port = free_port()
     subprocess.run(
-        [*as_pg, "initdb", "-D", str(data), "-A", "trust", "-U", "docpipe", "--no-sync"],
+        [*as_pg, initdb, "-D", str(data), "-A", "trust", "-U", "docpipe", "--no-sync"],
         check=True,
         capture_output=True,
         timeout=120,
     )
     opts = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
     subprocess.run(
-        [*as_pg, "pg_ctl", "-D", str(data), "-o", opts, "-l", str(root / "pg.log"), "-w", "start"],
+        [*as_pg, pg_ctl, "-D", str(data), "-o", opts, "-l", str(root / "pg.log"), "-w", "start"],
         check=True,
         capture_output=True,
         timeout=120,
@@ -113,7 +129,7 @@ def erp_pg_url() -> Iterator[str]:
         yield f"postgresql+psycopg://docpipe@127.0.0.1:{port}/postgres"
     finally:
         subprocess.run(
-            [*as_pg, "pg_ctl", "-D", str(data), "-m", "immediate", "stop"], capture_output=True, timeout=60
+            [*as_pg, pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True, timeout=60
         )
 
 
