@@ -145,6 +145,8 @@ def webhook_cmd(
         stats = WebhookDelivery(get_settings(), opts).run(_stop_on_signals())
     except KafkaException as exc:
         fail(f"kafka: {exc.args[0].str() if exc.args else exc}")
+    except RuntimeError as exc:
+        fail(str(exc))
     data = {k: (round(v, 2) if isinstance(v, float) else v) for k, v in vars(stats).items()}
     emit(data, as_json, "erp webhook: " + ", ".join(f"{k}={v}" for k, v in data.items()))
 

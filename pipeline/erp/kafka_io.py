@@ -97,7 +97,11 @@ def status(stage: StageSpec, env: Envelope[Any], detail: str) -> Emit:
 def publish_later(prod: Producer, settings: Settings, emits: list[Emit]) -> None:
     """Fire-and-forget for informational records (status): delivered by the producer in the background."""
     for em in emits:
-        prod.produce(settings.topic(em.topic), key=em.event.key, value=encode_envelope(em.event))
+        try:
+            prod.produce(settings.topic(em.topic), key=em.event.key, value=encode_envelope(em.event))
+        except BufferError:  # local queue full: informational records must never stall delivery
+            prod.poll(0.5)
+            log.warning("status record for %s dropped (producer queue full)", em.event.document_id[:12])
     prod.poll(0)
 
 

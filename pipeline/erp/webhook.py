@@ -92,6 +92,7 @@ class WebhookDelivery:
         self._dlq_lock = threading.Lock()
         self._dlq = kafka_io.producer(settings)
         self._assigned_at: float | None = None  # idle time counts from the first assignment
+        self.fatal: BaseException | None = None
 
     # -- workers ---------------------------------------------------------------------------------
     def _cancelled(self, item: _Item) -> bool:
@@ -160,8 +161,11 @@ class WebhookDelivery:
                 finished = False
                 try:
                     finished = self._handle(sender, item)
-                except Exception:  # DLQ publish failed: leave the offset open, re-delivered after restart
+                except Exception as exc:  # e.g. the DLQ publish failed: stop, re-deliver after restart
                     log.exception("webhook: could not complete %s:%d:%d", *tp, item.offset)
+                    # Continuing would let this document's later events overtake the unfinished one.
+                    self.fatal = self.fatal or exc
+                    self.stop_workers.set()
                 with self.cond:
                     self.in_flight_by_tp[tp] -= 1
                     if finished:
@@ -235,7 +239,7 @@ class WebhookDelivery:
             w.start()
         paused = False
         try:
-            while not stop.is_set():
+            while not stop.is_set() and self.fatal is None:
                 with self.cond:
                     buffered = self.lanes.queued + self.lanes.in_flight
                 if not paused and buffered >= self.opts.max_buffered:
@@ -277,4 +281,6 @@ class WebhookDelivery:
                 consumer.close()
                 self._dlq.flush(10)
                 self.stats.elapsed_s = time.monotonic() - started
+        if self.fatal is not None:
+            raise RuntimeError(f"webhook delivery stopped: {self.fatal}") from self.fatal
         return self.stats
