@@ -138,7 +138,7 @@ class SqlSink:
         result = SqlSinkResult()
         started = last_record = time.monotonic()
         consumer = kafka_io.consumer(self.settings, self.opts.group, instance_id=self.opts.instance_id)
-        dlq = kafka_io.producer(self.settings)
+        producer = kafka_io.producer(self.settings)  # dead letters and status records
         consumer.subscribe([self.topic], on_assign=self._on_assign, on_revoke=self._on_revoke)
         try:
             while not stop.is_set():
@@ -153,7 +153,7 @@ class SqlSink:
                 last_record = time.monotonic()
                 decoded = [kafka_io.decode_approved(self.stage, m) for m in records]
                 letters = [em for d in decoded if not self._handled(d.msg) for em in d.dead_letters]
-                kafka_io.publish(dlq, self.settings, letters)  # durable before the offsets move past them
+                kafka_io.publish(producer, self.settings, letters)  # durable before offsets pass them
                 batch = [
                     (
                         Position(d.msg.topic() or self.topic, d.msg.partition() or 0, d.msg.offset() or 0),
@@ -162,7 +162,7 @@ class SqlSink:
                     for d in decoded
                 ]
                 stats = self._apply_with_retry(batch, stop)
-                self._report(dlq, decoded, stats)
+                self._report(producer, decoded, stats)
                 result.stats.add(stats)
                 self._handled_below.update(stats.offsets)
                 result.batches += 1
@@ -176,6 +176,6 @@ class SqlSink:
                     on_batch(stats)
         finally:
             consumer.close()
-            dlq.flush(10)
+            producer.flush(10)
             result.elapsed_s = time.monotonic() - started
         return result
