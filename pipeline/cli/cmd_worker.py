@@ -12,7 +12,7 @@ from pipeline.config import get_settings
 
 def configure_logging(level: str) -> None:
     try:
-        from pipeline.observability.logging import configure_logging as structured  # type: ignore[import-not-found]
+        from pipeline.observability.logging import configure_logging as structured
     except ImportError:
         logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     else:
