@@ -80,9 +80,7 @@ def _produce(settings: Settings, docs: int) -> float:
 
 
 def run(settings: Settings, docs: int, *, concurrency: int = 8, db_url: str | None = None) -> dict[str, Any]:
-    bench = settings.model_copy(
-        update={"topic_prefix": f"{settings.topic_prefix}erp-bench-{uuid.uuid4().hex[:6]}."}
-    )
+    bench = settings.model_copy(update={"topic_prefix": f"{settings.topic_prefix}erp-bench-{uuid.uuid4().hex[:6]}."})
     create_topics(bench, [CATALOGUE[APPROVED], CATALOGUE[DLQ], CATALOGUE[STATUS]])
     out: dict[str, Any] = {"documents": docs, "partitions": CATALOGUE[APPROVED].partitions}
     try:
@@ -90,9 +88,7 @@ def run(settings: Settings, docs: int, *, concurrency: int = 8, db_url: str | No
         with tempfile.TemporaryDirectory() as tmp:
             url = db_url or f"sqlite:///{Path(tmp) / 'erp-bench.db'}"
             last = {"t": 0.0}
-            sink = SqlSink(
-                bench, SqlSinkOptions(db_url=url, group=f"{bench.topic_prefix}sql", idle_exit_s=IDLE_S)
-            )
+            sink = SqlSink(bench, SqlSinkOptions(db_url=url, group=f"{bench.topic_prefix}sql", idle_exit_s=IDLE_S))
             started = time.monotonic()
             res = sink.run(on_batch=lambda _s: last.update(t=time.monotonic()))
             busy = max(last["t"] - started, 1e-9)

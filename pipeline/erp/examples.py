@@ -32,9 +32,7 @@ from pipeline.contracts import (
 from pipeline.topics import APPROVED, FEEDBACK, REJECTED
 
 BASE_TIME = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
-MODEL = ModelRef(
-    name="docpipe-qa-minilm", version="2026.11.1", variant="int8", checksum="sha256:9f2c41", backend="qa"
-)
+MODEL = ModelRef(name="docpipe-qa-minilm", version="2026.11.1", variant="int8", checksum="sha256:9f2c41", backend="qa")
 PROMPTS = PromptSetRef(name="invoice", version="3", checksum="5d1c0b7e" * 8)
 POLICY = PolicyRef(name="ap-default", version="7", checksum="a3b4c5d6" * 8)
 VENDORS = [
@@ -136,9 +134,7 @@ def approved_document(
             "po_number": po,
         },
         line_items=items,
-        po_match=POMatch(
-            po_number=po, status="matched", three_way=n % 2 == 0, details={"price_variance_pct": "0.0"}
-        ),
+        po_match=POMatch(po_number=po, status="matched", three_way=n % 2 == 0, details={"price_variance_pct": "0.0"}),
         approvals=approvals,
         straight_through=stp and version == 1,
         source=_blob(doc_id, n),
@@ -150,9 +146,7 @@ def approved_event(n: int, *, version: int = 1, salt: str = "", **kwargs: Any) -
     doc_id = document_id(n, salt)
     producer = Producer(stage="gate" if version == 1 else "review", version="1")
     return Envelope[ApprovedDocument](
-        event_id=deterministic_event_id(
-            doc_id, producer.stage, producer.version, APPROVED, str(version), salt
-        ),
+        event_id=deterministic_event_id(doc_id, producer.stage, producer.version, APPROVED, str(version), salt),
         event_type=APPROVED,
         document_id=doc_id,
         correlation_id=f"sub-{doc_id[:16]}",

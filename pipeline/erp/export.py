@@ -92,7 +92,9 @@ def export(
         parts = _partitions(consumer, topic, timeout_s)
         start = [TopicPartition(topic, p, OFFSET_BEGINNING) for p in parts]
         if not from_beginning:
-            committed = consumer.committed([TopicPartition(topic, p) for p in parts], timeout=timeout_s)
+            committed = kafka_io.with_retry(
+                lambda: consumer.committed([TopicPartition(topic, p) for p in parts], timeout=10), timeout_s
+            )
             start = [
                 TopicPartition(topic, tp.partition, tp.offset if tp.offset >= 0 else OFFSET_BEGINNING)
                 for tp in committed
@@ -135,9 +137,8 @@ def export(
         kafka_io.publish(dlq, settings, letters)
         os.replace(tmp, out)
         if not from_beginning and positions:
-            consumer.commit(
-                offsets=[TopicPartition(topic, p, o) for p, o in positions.items()], asynchronous=False
-            )
+            offsets = [TopicPartition(topic, p, o) for p, o in positions.items()]
+            kafka_io.with_retry(lambda: consumer.commit(offsets=offsets, asynchronous=False), timeout_s)
         result.offsets = positions
     finally:
         tmp.unlink(missing_ok=True)

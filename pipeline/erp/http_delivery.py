@@ -139,9 +139,7 @@ class Sender:
                 return Result(Outcome.delivered, attempt, status)
             if verdict is Verdict.permanent:
                 return Result(Outcome.rejected, attempt, status, f"endpoint answered {error}")
-            delay = self.policy.next_delay(
-                attempt, time.monotonic() - started, retry_after_s=retry_after, rng=self.rng
-            )
+            delay = self.policy.next_delay(attempt, time.monotonic() - started, retry_after_s=retry_after, rng=self.rng)
             if delay is None:
                 return Result(
                     Outcome.exhausted,

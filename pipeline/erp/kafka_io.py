@@ -9,8 +9,10 @@ on_assign/on_revoke contract simple: a callback always sees the whole set gained
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer
 
@@ -26,9 +28,7 @@ from pipeline.topics import STATUS
 log = logging.getLogger(__name__)
 
 
-def consumer(
-    settings: Settings, group: str, *, instance_id: str | None = None, eof: bool = False
-) -> Consumer:
+def consumer(settings: Settings, group: str, *, instance_id: str | None = None, eof: bool = False) -> Consumer:
     """The runtime's consumer (read_committed, manual commits) with eager range assignment."""
     cfg: dict[str, Any] = {"partition.assignment.strategy": "range", "enable.partition.eof": eof}
     if instance_id:  # static membership: a restarted sink takes its partitions back without a rebalance
@@ -39,6 +39,39 @@ def consumer(
 def producer(settings: Settings) -> Producer:
     """Idempotent producer for dead letters (not transactional: the sinks' offsets are not in Kafka)."""
     return clients.producer(settings)
+
+
+T = TypeVar("T")
+
+
+def retriable(exc: KafkaException) -> bool:
+    err = exc.args[0] if exc.args else None
+    return isinstance(err, KafkaError) and (
+        err.retriable()
+        or err.code()
+        in (
+            KafkaError.NOT_COORDINATOR,
+            KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+            KafkaError.COORDINATOR_NOT_AVAILABLE,
+            KafkaError._WAIT_COORD,
+            KafkaError.REBALANCE_IN_PROGRESS,
+        )
+    )
+
+
+def with_retry(call: Callable[[], T], timeout_s: float = 30.0) -> T:
+    """Group-coordinator calls (committed offsets, commits) fail transiently while the coordinator
+    loads or moves (e.g. right after a broker start); retry those within `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    delay = 0.1
+    while True:
+        try:
+            return call()
+        except KafkaException as exc:
+            if not retriable(exc) or time.monotonic() + delay > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
 
 
 def raise_if_fatal(msg: Message) -> bool:
@@ -79,9 +112,7 @@ def status(stage: StageSpec, env: Envelope[Any], detail: str) -> Emit:
     """A docs.status record saying this sink finished the event (`docpipe status ID` shows it)."""
     payload = StageStatus(stage=stage.name, state="done", detail=detail[:500])
     out = Envelope[StageStatus](
-        event_id=deterministic_event_id(
-            env.document_id, stage.name, stage.version, "status", env.event_id, "done"
-        ),
+        event_id=deterministic_event_id(env.document_id, stage.name, stage.version, "status", env.event_id, "done"),
         event_type=STATUS,
         document_id=env.document_id,
         correlation_id=env.correlation_id,
@@ -116,9 +147,7 @@ def publish(prod: Producer, settings: Settings, emits: list[Emit], timeout_s: fl
             errors.append(err.str())
 
     for em in emits:
-        prod.produce(
-            settings.topic(em.topic), key=em.event.key, value=encode_envelope(em.event), on_delivery=_cb
-        )
+        prod.produce(settings.topic(em.topic), key=em.event.key, value=encode_envelope(em.event), on_delivery=_cb)
     remaining = prod.flush(timeout_s)
     if remaining or errors:
         raise KafkaException(

@@ -66,9 +66,7 @@ class SqlSink:
         stored = self.store.stored_offsets(self.topic)
         self._handled_below.update({(self.topic, p): o for p, o in stored.items()})
         for tp in partitions:
-            tp.offset = (
-                OFFSET_BEGINNING if self.opts.from_beginning else stored.get(tp.partition, OFFSET_BEGINNING)
-            )
+            tp.offset = OFFSET_BEGINNING if self.opts.from_beginning else stored.get(tp.partition, OFFSET_BEGINNING)
         consumer.assign(partitions)
         self._assigned_at = time.monotonic()
         log.info("erp-sql assigned %s", {tp.partition: tp.offset for tp in partitions})
@@ -101,9 +99,7 @@ class SqlSink:
         assignment = consumer.assignment()
         if not assignment:
             return
-        positions = {
-            (tp.topic, tp.partition): tp.offset for tp in consumer.position(assignment) if tp.offset >= 0
-        }
+        positions = {(tp.topic, tp.partition): tp.offset for tp in consumer.position(assignment) if tp.offset >= 0}
         if positions != self._idle_positions:
             self._idle_positions = positions
             self.store.advance(positions)

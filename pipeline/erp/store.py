@@ -52,10 +52,7 @@ class ApplyStats:
         self.offsets.update(other.offsets)  # effects are per batch only (not accumulated)
 
     def as_dict(self) -> dict[str, int]:
-        return {
-            n: getattr(self, n)
-            for n in ("inserted", "updated", "superseded", "stale", "duplicates", "skipped")
-        }
+        return {n: getattr(self, n) for n in ("inserted", "updated", "superseded", "stale", "duplicates", "skipped")}
 
 
 def sink_engine(url: str) -> Engine:
@@ -242,17 +239,13 @@ class ErpStore:
         for i in range(0, len(ids), CHUNK):
             found.update(
                 conn.execute(
-                    select(erp_applied_events.c.event_id).where(
-                        erp_applied_events.c.event_id.in_(ids[i : i + CHUNK])
-                    )
+                    select(erp_applied_events.c.event_id).where(erp_applied_events.c.event_id.in_(ids[i : i + CHUNK]))
                 ).scalars()
             )
         return found
 
     @staticmethod
-    def _existing_versions(
-        conn: Connection, doc_ids: list[str]
-    ) -> dict[str, dict[int, tuple[datetime, str]]]:
+    def _existing_versions(conn: Connection, doc_ids: list[str]) -> dict[str, dict[int, tuple[datetime, str]]]:
         out: dict[str, dict[int, tuple[datetime, str]]] = {}
         cols = (
             erp_documents.c.document_id,

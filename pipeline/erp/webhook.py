@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from pipeline.config import Settings
 from pipeline.erp import kafka_io
@@ -117,9 +117,7 @@ class WebhookDelivery:
             with self.cond:
                 self.stats.dead_lettered += 1
             return True
-        res: Result = sender.deliver(
-            item.request, lambda: self._cancelled(item), lambda s: self._wait(item, s)
-        )
+        res: Result = sender.deliver(item.request, lambda: self._cancelled(item), lambda s: self._wait(item, s))
         with self.cond:
             self.stats.attempts += res.attempts
         if res.outcome is Outcome.cancelled:
@@ -127,9 +125,7 @@ class WebhookDelivery:
                 self.stats.cancelled += 1
             return False
         if res.outcome is not Outcome.delivered:
-            exc: Exception = (
-                PermanentError(res.error) if res.outcome is Outcome.rejected else TransientError(res.error)
-            )
+            exc: Exception = PermanentError(res.error) if res.outcome is Outcome.rejected else TransientError(res.error)
             kind = "handler_error" if res.outcome is Outcome.rejected else "transient_exhausted"
             self._publish(dead_letter(self.stage, item.raw, kind, exc, res.attempts, item.envelope))
             with self.cond:
@@ -137,9 +133,7 @@ class WebhookDelivery:
         else:
             detail = f"delivered to webhook (HTTP {res.status}, attempt {res.attempts})"
             with self._dlq_lock:
-                kafka_io.publish_later(
-                    self._dlq, self.settings, [kafka_io.status(self.stage, item.envelope, detail)]
-                )
+                kafka_io.publish_later(self._dlq, self.settings, [kafka_io.status(self.stage, item.envelope, detail)])
             with self.cond:
                 self.stats.delivered += 1
         return True
@@ -183,9 +177,13 @@ class WebhookDelivery:
             positions = {tp: o for tp, o in self.tracker.committable().items() if only is None or tp in only}
         if not positions:
             return
-        consumer.commit(
-            offsets=[TopicPartition(t, p, o) for (t, p), o in positions.items()], asynchronous=False
-        )
+        try:
+            consumer.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in positions.items()], asynchronous=False)
+        except KafkaException as exc:  # coordinator moving/loading: keep the positions, commit later
+            if not kafka_io.retriable(exc):
+                raise
+            log.warning("webhook: commit deferred (%s)", exc.args[0].str() if exc.args else exc)
+            return
         with self.cond:
             self.tracker.mark_committed(positions)
             self.stats.commits += 1
