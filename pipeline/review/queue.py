@@ -47,14 +47,15 @@ class QueueQuery:
 
     def params(self, **override: Any) -> dict[str, str]:
         """Query-string parameters of this query (for links), without the cursor unless given."""
+        cursor = override.pop("after", None)
         q = replace(self, after=None, **override)
         out = {"reason": q.reason, "vendor": q.vendor, "sla": q.sla, "state": q.state, "sort": q.sort,
                "dir": "desc" if q.desc else "asc",
                "amount_min": "" if q.amount_min is None else str(q.amount_min),
                "amount_max": "" if q.amount_max is None else str(q.amount_max),
                "min_age_h": "" if q.min_age_h is None else f"{q.min_age_h:g}"}
-        if "after" in override and override["after"] is not None:
-            out["after"] = encode_cursor(override["after"])
+        if cursor is not None:
+            out["after"] = encode_cursor(cursor)
         return {k: v for k, v in out.items() if v != ""}
 
 
