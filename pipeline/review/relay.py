@@ -1,0 +1,103 @@
+"""Outbox relay: publish pending outbox rows to Kafka, then mark them sent.
+
+Exactly once in effect:
+- the decision and its events commit in one DB transaction (pipeline.review.outbox), so an event
+  exists iff its decision does;
+- the relay publishes a batch inside one Kafka transaction (idempotent, transactional producer with
+  a stable transactional.id: a restarted relay fences its dead predecessor and aborts its open
+  transaction), then marks the rows sent;
+- a crash before the Kafka commit leaves nothing visible to read_committed consumers and the rows
+  unsent: the next run publishes them. A crash after the Kafka commit but before the DB mark
+  republishes the same rows, byte-identical, with the SAME event ids: consumers dedupe by event_id
+  (the pipeline runtime's ledger does, and the ERP sinks key on it).
+
+Failpoints (tests only): DOCPIPE_REVIEW_RELAY_FAILPOINT=before_publish|before_kafka_commit|
+after_kafka_commit makes the process exit abruptly at that point, like a kill -9.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from typing import Any
+
+from confluent_kafka import KafkaException, Producer
+from sqlalchemy.orm import Session, sessionmaker
+
+from pipeline.config import Settings
+from pipeline.review import outbox
+
+log = logging.getLogger(__name__)
+FAILPOINT_ENV = "DOCPIPE_REVIEW_RELAY_FAILPOINT"
+
+
+def _failpoint(name: str) -> None:
+    if os.environ.get(FAILPOINT_ENV) == name:
+        log.error("failpoint %s: exiting abruptly", name)
+        os._exit(86)
+
+
+class Relay:
+    def __init__(self, settings: Settings, sessions: sessionmaker[Session], *, batch: int = 200,
+                 transactional_id: str | None = None, timeout_s: float = 30.0) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.batch = batch
+        self.timeout_s = timeout_s
+        tid = transactional_id or f"docpipe-review-relay-{settings.tenant}"
+        conf: dict[str, Any] = {
+            **settings.kafka_config(), "transactional.id": tid, "enable.idempotence": True, "acks": "all",
+            "linger.ms": 5, "transaction.timeout.ms": 60000,
+        }
+        self.producer = Producer(conf)
+        self.producer.init_transactions(timeout_s)  # fences any previous instance with the same id
+
+    def run_once(self) -> int:
+        """Publish up to `batch` pending events in one Kafka transaction; returns how many."""
+        with self.sessions() as db:
+            rows = [(r.id, r.topic, r.key, r.value, r.event_id) for r in outbox.pending(db, self.batch)]
+        if not rows:
+            return 0
+        _failpoint("before_publish")
+        self.producer.begin_transaction()
+        try:
+            for _, topic, key, value, event_id in rows:
+                self.producer.produce(self.settings.topic(topic), key=key.encode(), value=value.encode(),
+                                      headers=[("event_id", event_id.encode()), ("event_type", topic.encode())])
+                self.producer.poll(0)
+            _failpoint("before_kafka_commit")
+            self.producer.commit_transaction(self.timeout_s)
+        except KafkaException as exc:
+            err = exc.args[0] if exc.args else None
+            if err is not None and getattr(err, "txn_requires_abort", lambda: False)():
+                self.producer.abort_transaction(self.timeout_s)
+                log.warning("relay: Kafka transaction aborted (%s); will retry", err)
+                return 0
+            raise
+        _failpoint("after_kafka_commit")
+        with self.sessions.begin() as db:
+            outbox.mark_sent(db, [r[0] for r in rows])
+        log.info("relay: published %d event(s)", len(rows))
+        return len(rows)
+
+    def run(self, stop: threading.Event | None = None, idle_s: float = 0.5) -> None:
+        stop = stop or threading.Event()
+        while not stop.is_set():
+            if self.run_once() == 0:
+                stop.wait(idle_s)
+
+    def close(self) -> None:
+        self.producer.flush(self.timeout_s)
+
+
+def drain(relay: Relay, max_s: float = 30.0) -> int:
+    """Publish until the outbox is empty (or max_s passes); returns the count published."""
+    total, deadline = 0, time.monotonic() + max_s
+    while time.monotonic() < deadline:
+        n = relay.run_once()
+        if n == 0:
+            break
+        total += n
+    return total
