@@ -38,12 +38,12 @@ def register(app: typer.Typer) -> None:
         import uvicorn
 
         from pipeline.config import get_settings
-        from pipeline.db import migrate
+        from pipeline.review.store import open_store
         from pipeline.review.web.app import create_app
 
         settings = get_settings()
-        migrate(settings.db_url)
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info", server_header=False,
+        engine, _ = open_store(settings)
+        uvicorn.run(create_app(settings, engine), host=host, port=port, log_level="info", server_header=False,
                     proxy_headers=False)
 
     @review.command("relay")
@@ -56,15 +56,14 @@ def register(app: typer.Typer) -> None:
         from confluent_kafka import KafkaException
 
         from pipeline.config import get_settings
-        from pipeline.db import make_engine, migrate, session_factory
         from pipeline.review.relay import Relay, drain
+        from pipeline.review.store import open_store
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         settings = get_settings()
-        migrate(settings.db_url)
-        engine = make_engine(settings.db_url)
+        engine, sessions = open_store(settings)
         try:
-            r = Relay(settings, session_factory(engine), batch=batch)
+            r = Relay(settings, sessions, batch=batch)
             if once:
                 n = drain(r)
                 r.close()
@@ -87,17 +86,16 @@ def register(app: typer.Typer) -> None:
         """Queue a few synthetic invoices (rendered images with boxes) to try the app."""
         from pipeline.blobstore import open_blobstore
         from pipeline.config import get_settings
-        from pipeline.db import make_engine, migrate, session_factory
         from pipeline.review import demo
         from pipeline.review.intake import enqueue
+        from pipeline.review.store import open_store
 
         settings = get_settings()
-        migrate(settings.db_url)
-        engine = make_engine(settings.db_url)
+        engine, sessions = open_store(settings)
         blobs = open_blobstore(settings.blob_root)
         variants = [("low_confidence",), ("po_unmatched", "vendor_unknown"), ("iban_changed",),
                     ("amount_over_limit",), ("duplicate_suspect", "low_confidence")]
-        with session_factory(engine).begin() as db:
+        with sessions.begin() as db:
             for i in range(count):
                 inv = demo.DemoInvoice(invoice_number=f"INV-2026-{1000 + i}",
                                        total=f"{999.60 + 2500 * (i % 5):.2f}")

@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Create an account. Without --password-file/--password-stdin the password is prompted for."""
         from pipeline.config import get_settings
-        from pipeline.db import make_engine, migrate, session_factory
+        from pipeline.review.store import open_store
         from pipeline.review.users import add_user
 
         if password_file is not None:
@@ -38,11 +38,9 @@ def register(app: typer.Typer) -> None:
             password = sys.stdin.readline().rstrip("\n")
         else:
             password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-        settings = get_settings()
-        migrate(settings.db_url)
-        engine = make_engine(settings.db_url)
+        engine, sessions = open_store(get_settings())
         try:
-            with session_factory(engine).begin() as db:
+            with sessions.begin() as db:
                 user = add_user(db, username, password, ",".join(role), name)
                 out = {"id": user.id, "username": user.username, "roles": user.roles}
         except ValueError as exc:

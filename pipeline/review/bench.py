@@ -84,7 +84,7 @@ def _pct(values: list[float], p: float) -> float:
 
 
 def run(settings: Settings, engine: Engine, *, items: int, rounds: int, seed_value: int = 7) -> dict[str, Any]:
-    migrate(settings.db_url)
+    migrate(settings.db_url)  # engine already created by the caller (SQLite directory exists)
     rng = random.Random(seed_value)
     t0 = time.perf_counter()
     seed(engine, items, rng)

@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.config import Settings
 from pipeline.contracts import Approval, Decision, Envelope, Outcome, Producer, StageStatus
-from pipeline.db import make_engine, migrate, session_factory
 from pipeline.review.approval import PayloadError, build_approved, build_rejection, failed_rules
 from pipeline.review.intake import enqueue
+from pipeline.review.store import open_store
 from pipeline.runtime import Emit, PermanentError, StageSpec, TransientError
 from pipeline.topics import APPROVED, DECIDED, REJECTED, STATUS
 
@@ -62,13 +62,12 @@ def make_handler(sessions: sessionmaker[Session], sla_hours: float, producer: Pr
 
 
 def build_stage(settings: Settings) -> StageSpec:
-    engine = make_engine(settings.db_url)
-    migrate(settings.db_url)
+    _, sessions = open_store(settings)
     spec = StageSpec(
         name=STAGE_NAME, version=STAGE_VERSION, input_topic=DECIDED, input_model=Decision,
         handler=lambda env: [],  # replaced below once the producer identity exists
         description="Routes gate decisions: straight-through approvals, rejections, exception queue.",
         output_topics=(APPROVED, REJECTED, STATUS),
     )
-    spec.handler = make_handler(session_factory(engine), settings.review_sla_hours, spec.producer)
+    spec.handler = make_handler(sessions, settings.review_sla_hours, spec.producer)
     return spec

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -13,7 +15,7 @@ from pipeline.blobstore import open_blobstore
 from pipeline.config import Settings
 from pipeline.contracts import Decision, Envelope
 from pipeline.db import make_engine, migrate, session_factory
-from pipeline.review import demo
+from pipeline.review import auth, demo
 from pipeline.review.intake import enqueue
 from pipeline.review.service import Actor
 from pipeline.review.users import add_user
@@ -22,14 +24,35 @@ PASSWORD = "correct horse battery"
 ROLES = ("reviewer", "approver", "admin", "auditor")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_argon2() -> Iterator[None]:
+    """Low-cost argon2 parameters for tests only (the defaults cost ~100 ms per hash on purpose)."""
+    original = auth._HASHER
+    auth._HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    auth._HASHER = original
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Migrate once per session; each test gets a copy (Alembic per test would dominate runtime)."""
+    path = tmp_path_factory.mktemp("review-template") / "template.db"
+    url = f"sqlite:///{path}"
+    make_engine(url).dispose()
+    migrate(url)
+    return path
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(home=tmp_path / "home", review_secret_key="test-secret-key-" + "x" * 32)
 
 
 @pytest.fixture
-def engine(settings: Settings) -> Iterator[Engine]:
-    migrate(settings.db_url)
+def engine(settings: Settings, migrated_template: Path) -> Iterator[Engine]:
+    target = Path(settings.db_url.removeprefix("sqlite:///"))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(migrated_template, target)
     eng = make_engine(settings.db_url)
     yield eng
     eng.dispose()
