@@ -23,8 +23,8 @@ from sqlalchemy.engine import Engine
 
 from pipeline.config import Settings
 from pipeline.db import migrate, session_factory
-from pipeline.review import demo
-from pipeline.review.models import Item, State
+from pipeline.review import counts, demo
+from pipeline.review.models import Item, ItemPayload, State
 from pipeline.review.users import add_user
 from pipeline.review.web.app import create_app
 
@@ -42,6 +42,11 @@ SCENARIOS: dict[str, str] = {
     "older than 72h": "/queue?min_age_h=72&sort=received&dir=desc",
 }
 PASSWORD = "bench-password-123"
+
+
+def _flush(conn: Any, rows: list[dict[str, Any]], env_json: str) -> None:
+    conn.execute(insert(Item), rows)
+    conn.execute(insert(ItemPayload), [{"item_id": r["id"], "decision_envelope": env_json} for r in rows])
 
 
 def seed(engine: Engine, n: int, rng: random.Random) -> None:
@@ -66,14 +71,16 @@ def seed(engine: Engine, n: int, rng: random.Random) -> None:
                 else State.AWAITING_SECOND, "is_open": True, "primary_reason": reason, "reason_codes": reason,
                 "vendor_name": vendor, "vendor_key": vendor.casefold(), "amount": amount, "amount_key": amount,
                 "currency": "EUR", "received_at": received, "sla_due_at": received + timedelta(hours=48),
-                "version": 1, "document_version": 1, "decision_envelope": env_json, "corrections": "{}",
+                "id": i + 1, "version": 1, "document_version": 1, "corrections": "{}",
                 "created_at": received, "updated_at": received,
             })
             if len(rows) == 5000:
-                conn.execute(insert(Item), rows)
+                _flush(conn, rows, env_json)
                 rows = []
         if rows:
-            conn.execute(insert(Item), rows)
+            _flush(conn, rows, env_json)
+    with session_factory(engine).begin() as db:
+        counts.recount(db)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE"))
 
@@ -98,12 +105,15 @@ def run(settings: Settings, engine: Engine, *, items: int, rounds: int, seed_val
     resp = client.post("/login", data={"csrf": csrf[1], "username": "bench", "password": PASSWORD, "next": "/queue"})
     if resp.status_code != 200 or "Exception queue" not in resp.text:
         raise RuntimeError(f"bench sign-in failed ({resp.status_code})")
+    load_before = os.getloadavg()[0]
     timings: dict[str, list[float]] = {name: [] for name in [*SCENARIOS, "deep pages (keyset)"]}
+    cpu: list[float] = []
     for _ in range(rounds):
         for name, url in SCENARIOS.items():
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             r = client.get(url)
             timings[name].append((time.perf_counter() - t) * 1000)
+            cpu.append((time.process_time() - c) * 1000)
             if r.status_code != 200:
                 raise RuntimeError(f"{url} -> {r.status_code}")
         url: str | None = "/queue?sort=amount"
@@ -123,6 +133,8 @@ def run(settings: Settings, engine: Engine, *, items: int, rounds: int, seed_val
         "requests": len(every), "seed_s": round(seed_s, 1),
         "p50_ms": round(statistics.median(every), 1), "p95_ms": round(p95, 1), "max_ms": round(max(every), 1),
         "target_p95_ms": 200, "pass": p95 < 200,
+        "app_cpu_p50_ms": round(statistics.median(cpu), 1), "app_cpu_p95_ms": round(_pct(cpu, 95), 1),
+        "load_avg_1m_before_after": [round(load_before, 1), round(os.getloadavg()[0], 1)],
         "per_scenario_p95_ms": {k: round(_pct(v, 95), 1) for k, v in timings.items() if v},
         "machine": f"{platform.machine()} {os.cpu_count()} cpu, {platform.python_implementation()} "
                    f"{platform.python_version()}",

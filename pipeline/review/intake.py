@@ -11,9 +11,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from pipeline.contracts import Decision, Envelope
-from pipeline.review import audit
+from pipeline.review import audit, counts
 from pipeline.review.approval import VENDOR_FIELD, failed_rules
-from pipeline.review.models import Item, State
+from pipeline.review.models import Item, ItemPayload, State
 
 
 def queue_columns(env: Envelope[Decision], sla_hours: float) -> dict[str, Any]:
@@ -52,14 +52,14 @@ def enqueue(db: Session, env: Envelope[Decision], *, sla_hours: float, now: date
     now = now or datetime.now(UTC)
     prior = db.scalar(select(func.count()).select_from(Item).where(
         Item.document_id == env.document_id, Item.decision_event_id != env.event_id)) or 0
-    currency = queue_columns(env, sla_hours)
-    if currency["currency"] and len(currency["currency"]) != 3:
-        currency["currency"] = None
+    columns = queue_columns(env, sla_hours)
+    if columns["currency"] and len(columns["currency"]) != 3:
+        columns["currency"] = None
     values = {
         "document_id": env.document_id, "decision_event_id": env.event_id,
         "correlation_id": env.correlation_id[:128], "tenant": env.tenant, "state": State.OPEN, "is_open": True,
-        "version": 1, "document_version": prior + 1, "decision_envelope": env.model_dump_json(),
-        "corrections": "{}", "created_at": now, "updated_at": now, **currency,
+        "version": 1, "document_version": prior + 1,
+        "corrections": "{}", "created_at": now, "updated_at": now, **columns,
     }
     dialect = db.get_bind().dialect.name
     insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}.get(dialect)
@@ -71,7 +71,9 @@ def enqueue(db: Session, env: Envelope[Decision], *, sla_hours: float, now: date
                                               Item.decision_event_id == env.event_id))
     assert item_id is not None
     if created:
+        db.add(ItemPayload(item_id=item_id, decision_envelope=env.model_dump_json()))
+        counts.bump(db, columns["primary_reason"], +1)
         audit.append(db, actor="system", action="enqueue", item_id=item_id, document_id=env.document_id,
-                     correlation_id=env.correlation_id, after={"reasons": currency["reason_codes"].split("|")
-                                                                if currency["reason_codes"] else []}, at=now)
+                     correlation_id=env.correlation_id, after={"reasons": columns["reason_codes"].split("|")
+                                                                if columns["reason_codes"] else []}, at=now)
     return item_id, created

@@ -24,7 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from pipeline.db import Base
@@ -52,6 +52,9 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 # Sortable queue columns -> the index that serves "sort by it", optionally after a reason filter.
 SORT_COLUMNS = ("received_at", "amount_key", "vendor_key", "sla_due_at")
+# The vendor index also carries the other sort keys: a vendor-prefix filter sorted by SLA/age/amount is
+# then answered from the index alone (a range scan + small sort, no table reads).
+SORT_EXTRA = {"vendor_key": ("sla_due_at", "received_at", "amount_key")}
 
 
 class State:
@@ -89,7 +92,7 @@ class Item(Base):
     __tablename__ = "review_items"
     __table_args__ = (
         UniqueConstraint("document_id", "decision_event_id", name="uq_review_items_document_decision"),
-        *(Index(f"ix_review_items_open_{c}", "is_open", c, "id") for c in SORT_COLUMNS),
+        *(Index(f"ix_review_items_open_{c}", "is_open", c, "id", *SORT_EXTRA.get(c, ())) for c in SORT_COLUMNS),
         *(Index(f"ix_review_items_open_reason_{c}", "is_open", "primary_reason", c, "id") for c in SORT_COLUMNS),
         Index("ix_review_items_document_id", "document_id"),
     )
@@ -115,13 +118,32 @@ class Item(Base):
     claim_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     document_version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
-    decision_envelope: Mapped[str] = mapped_column(Text, nullable=False, doc="The docs.decided envelope (JSON).")
     corrections: Mapped[str] = mapped_column(Text, nullable=False, default="{}", doc="field -> correction JSON.")
     first_approval: Mapped[str | None] = mapped_column(Text, doc="Approval JSON while awaiting the second.")
     first_approver_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("review_users.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+    payload: Mapped[ItemPayload] = relationship(lazy="select", uselist=False)
+
+
+class ItemPayload(Base):
+    """The full decision, kept apart so queue rows stay small (queue scans never touch it)."""
+
+    __tablename__ = "review_item_payloads"
+
+    item_id: Mapped[int] = mapped_column(BigId, ForeignKey("review_items.id"), primary_key=True)
+    decision_envelope: Mapped[str] = mapped_column(Text, nullable=False, doc="The docs.decided envelope (JSON).")
+
+
+class ReasonCount(Base):
+    """Open items per primary reason, maintained in the same transactions that open/close items."""
+
+    __tablename__ = "review_reason_counts"
+
+    reason: Mapped[str] = mapped_column(String(128), primary_key=True)
+    open_count: Mapped[int] = mapped_column(BigInteger, nullable=False)
 
 
 class Comment(Base):

@@ -14,9 +14,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import Select, func, select, tuple_
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, select, tuple_
+from sqlalchemy.orm import Session, load_only
 
+from pipeline.review import counts
 from pipeline.review.errors import Invalid
 from pipeline.review.models import Item, State, User
 
@@ -29,6 +30,9 @@ SORTS: dict[str, Any] = {
 SLA_FILTERS = ("", "overdue", "due24h")
 STATE_FILTERS = ("", State.OPEN, State.AWAITING_SECOND)
 MAX_LIMIT = 200
+LIST_COLUMNS = (Item.id, Item.kind, Item.state, Item.primary_reason, Item.reason_codes, Item.vendor_name,
+                Item.amount, Item.currency, Item.received_at, Item.sla_due_at, Item.claimed_by,
+                Item.claim_expires_at)
 
 
 @dataclass(frozen=True)
@@ -129,13 +133,15 @@ def _cursor_value(sort: str, text: str) -> Any:
     return text
 
 
-def _sort_text(sort: str, item: Item) -> str:
-    value = getattr(item, SORTS[sort].key)
-    return value.isoformat() if isinstance(value, datetime) else str(value)
+def _sort_text(value: Any) -> str:
+    if isinstance(value, datetime):
+        value = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return value.isoformat()
+    return str(value)
 
 
 def _filtered(q: QueueQuery, now: datetime) -> Select[Any]:
-    stmt = select(Item, User.username).outerjoin(User, User.id == Item.claimed_by).where(Item.is_open.is_(True))
+    stmt = select(Item.id, SORTS[q.sort]).where(Item.is_open.is_(True))
     if q.reason:
         stmt = stmt.where(Item.primary_reason == q.reason)
     if q.vendor:
@@ -171,17 +177,19 @@ def queue_page(db: Session, q: QueueQuery, now: datetime | None = None) -> Queue
         bound = (_cursor_value(q.sort, q.after[0]), q.after[1])  # typed by the left-hand columns
         stmt = stmt.where(key < bound if q.desc else key > bound)
     order = (col.desc(), Item.id.desc()) if q.desc else (col.asc(), Item.id.asc())
-    rows = [(item, username) for item, username in db.execute(stmt.order_by(*order).limit(q.limit + 1)).all()]
-    page = QueuePage(rows=rows[: q.limit])
-    if len(rows) > q.limit:
-        last = rows[q.limit - 1][0]
-        page.next_after = (_sort_text(q.sort, last), last.id)
+    # Phase 1 reads ids from the index only; phase 2 loads just the rows shown (a "deferred join").
+    keys = db.execute(stmt.order_by(*order).limit(q.limit + 1)).all()
+    ids = [k[0] for k in keys[: q.limit]]
+    loaded = {item.id: (item, username) for item, username in db.execute(
+        select(Item, User.username).outerjoin(User, User.id == Item.claimed_by).where(Item.id.in_(ids))
+        .options(load_only(*LIST_COLUMNS))).all()} if ids else {}
+    page = QueuePage(rows=[loaded[i] for i in ids if i in loaded])
+    if len(keys) > q.limit:
+        last_id, last_value = keys[q.limit - 1]
+        page.next_after = (_sort_text(last_value), last_id)
     return page
 
 
 def reason_counts(db: Session) -> list[tuple[str, int]]:
-    """Open items per primary reason, largest first."""
-    rows = db.execute(
-        select(Item.primary_reason, func.count()).where(Item.is_open.is_(True)).group_by(Item.primary_reason)
-    ).all()
-    return sorted(((r or "", int(n)) for r, n in rows), key=lambda rn: (-rn[1], rn[0]))
+    """Open items per primary reason, largest first (maintained counters, see pipeline.review.counts)."""
+    return counts.read(db)

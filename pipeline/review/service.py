@@ -18,7 +18,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from pipeline.contracts import Approval, Correction, Decision, Envelope, Producer, StageStatus
-from pipeline.review import audit, outbox
+from pipeline.review import audit, counts, outbox
 from pipeline.review.approval import PayloadError, build_approved, build_feedback, build_rejection
 from pipeline.review.dual import dual_control_reasons
 from pipeline.review.errors import Conflict, Denied, Invalid, NotFound
@@ -55,7 +55,7 @@ class Actor:
 
 
 def decision_of(item: Item) -> Envelope[Decision]:
-    return Envelope[Decision].model_validate_json(item.decision_envelope)
+    return Envelope[Decision].model_validate_json(item.payload.decision_envelope)
 
 
 def corrections_of(item: Item) -> dict[str, Correction]:
@@ -257,6 +257,7 @@ def approve(db: Session, item_id: int, actor: Actor, version: int, comment: str,
         raise Invalid(f"Cannot approve: {exc}. Correct the field first.") from None
     _guarded_update(db, item, actor, version, now, ttl_s, {
         "state": State.APPROVED, "is_open": False, "closed_at": now, "claimed_by": None, "claim_expires_at": None})
+    counts.bump(db, item.primary_reason, -1)
     discr = f"v{item.document_version}"
     outbox.add(db, [
         Emit(APPROVED, env.follow(APPROVED, payload, PRODUCER, discriminator=discr)),
@@ -284,6 +285,7 @@ def reject(db: Session, item_id: int, actor: Actor, version: int, reason: str, *
     corrections = corrections_of(item)
     _guarded_update(db, item, actor, version, now, ttl_s, {
         "state": State.REJECTED, "is_open": False, "closed_at": now, "claimed_by": None, "claim_expires_at": None})
+    counts.bump(db, item.primary_reason, -1)
     doc = env.payload.document
     discr = f"v{item.document_version}"
     outbox.add(db, [

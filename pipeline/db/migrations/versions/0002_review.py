@@ -60,7 +60,6 @@ def upgrade() -> None:
         sa.Column("claim_expires_at", _ts()),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("document_version", sa.Integer(), nullable=False),
-        sa.Column("decision_envelope", sa.Text(), nullable=False),
         sa.Column("corrections", sa.Text(), nullable=False),
         sa.Column("first_approval", sa.Text()),
         sa.Column("first_approver_id", _id()),
@@ -74,10 +73,24 @@ def upgrade() -> None:
                                 name="fk_review_items_first_approver_id_review_users"),
     )
     for col in SORT_COLUMNS:
-        op.create_index(f"ix_review_items_open_{col}", "review_items", ["is_open", col, "id"])
+        extra = ["sla_due_at", "received_at", "amount_key"] if col == "vendor_key" else []  # covering
+        op.create_index(f"ix_review_items_open_{col}", "review_items", ["is_open", col, "id", *extra])
         op.create_index(f"ix_review_items_open_reason_{col}", "review_items",
                         ["is_open", "primary_reason", col, "id"])
     op.create_index("ix_review_items_document_id", "review_items", ["document_id"])
+    op.create_table(
+        "review_item_payloads",
+        sa.Column("item_id", _id(), nullable=False),
+        sa.Column("decision_envelope", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("item_id", name="pk_review_item_payloads"),
+        sa.ForeignKeyConstraint(["item_id"], ["review_items.id"], name="fk_review_item_payloads_item_id_review_items"),
+    )
+    op.create_table(
+        "review_reason_counts",
+        sa.Column("reason", sa.String(128), nullable=False),
+        sa.Column("open_count", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("reason", name="pk_review_reason_counts"),
+    )
 
     op.create_table(
         "review_comments",
@@ -150,5 +163,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     for table in ("review_login_failures", "review_outbox", "review_audit_head", "review_audit",
-                  "review_comments", "review_items", "review_users"):
+                  "review_comments", "review_reason_counts", "review_item_payloads", "review_items",
+                  "review_users"):
         op.drop_table(table)
