@@ -125,7 +125,7 @@ def render_invoice(inv: DemoInvoice) -> tuple[bytes, dict[str, BBox], tuple[int,
     y += 110
     put(80, y, "Pay to IBAN", "iban", inv.iban)
     buf = io.BytesIO()
-    img.save(buf, format="PNG", optimize=True)
+    img.save(buf, format="PNG", compress_level=6)
     return buf.getvalue(), boxes, (width, height)
 
 

@@ -21,6 +21,7 @@ from pipeline.review.errors import ReviewError, TooLarge
 from pipeline.review.web.guard import Ctx, SignInRequired
 
 HERE = Path(__file__).parent
+TOO_LARGE_FLAG = "docpipe.body_too_large"
 SECURITY_HEADERS = {
     "Content-Security-Policy": ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
                                 "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"),
@@ -55,6 +56,7 @@ class BodyLimit:
             if msg["type"] == "http.request":
                 seen += len(msg.get("body", b""))
                 if seen > self.limit:  # chunked body without a length: stop reading, answer 413
+                    scope[TOO_LARGE_FLAG] = True  # readers may wrap our exception; the flag survives
                     raise TooLarge("The form you sent is larger than this site accepts; nothing was changed.")
             return msg
 

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from pipeline.review.auth import COOKIE, SessionData, csrf_ok
-from pipeline.review.errors import Denied, Invalid, ReviewError
+from pipeline.review.errors import Denied, Invalid, ReviewError, TooLarge
 from pipeline.review.models import User
 from pipeline.review.permissions import Perm
 from pipeline.review.service import Actor
@@ -62,6 +62,8 @@ async def _read_form(request: Request) -> dict[str, str]:
     except ReviewError:
         raise
     except Exception:
+        if request.scope.get("docpipe.body_too_large"):
+            raise TooLarge("The form you sent is larger than this site accepts; nothing was changed.") from None
         raise Invalid("The form could not be read (malformed, too many fields, or contains a file).") from None
     out: dict[str, str] = {}
     for key, value in form.multi_items():
