@@ -21,13 +21,13 @@ import logging
 import os
 import threading
 import time
-from typing import Any
 
-from confluent_kafka import KafkaException, Producer
+from confluent_kafka import KafkaException
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.config import Settings
 from pipeline.review import outbox
+from pipeline.runtime import clients
 
 log = logging.getLogger(__name__)
 FAILPOINT_ENV = "DOCPIPE_REVIEW_RELAY_FAILPOINT"
@@ -46,12 +46,10 @@ class Relay:
         self.sessions = sessions
         self.batch = batch
         self.timeout_s = timeout_s
-        tid = transactional_id or f"docpipe-review-relay-{settings.tenant}"
-        conf: dict[str, Any] = {
-            **settings.kafka_config(), "transactional.id": tid, "enable.idempotence": True, "acks": "all",
-            "linger.ms": 5, "transaction.timeout.ms": 60000,
-        }
-        self.producer = Producer(conf)
+        # One stable id per deployment (not per host): a second relay fences the first, so only one
+        # publishes at a time and a restarted relay aborts its dead predecessor's open transaction.
+        tid = transactional_id or f"{settings.topic_prefix}docpipe.review-relay.{settings.tenant}"
+        self.producer = clients.producer(settings, transactional_id=tid)
         self.producer.init_transactions(timeout_s)  # fences any previous instance with the same id
 
     def run_once(self) -> int:
