@@ -65,10 +65,12 @@ def enqueue(db: Session, env: Envelope[Decision], *, sla_hours: float, now: date
     insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}.get(dialect)
     if insert is None:
         raise RuntimeError(f"review store supports sqlite and postgresql, not {dialect}")
-    stmt = insert(Item).values(**values).on_conflict_do_nothing(index_elements=["document_id", "decision_event_id"])
-    created = db.execute(stmt).rowcount == 1
-    item_id = db.scalar(select(Item.id).where(Item.document_id == env.document_id,
-                                              Item.decision_event_id == env.event_id))
+    stmt = (insert(Item).values(**values)
+            .on_conflict_do_nothing(index_elements=["document_id", "decision_event_id"]).returning(Item.id))
+    new_id = db.execute(stmt).scalar_one_or_none()  # RETURNING yields no row when the item existed
+    created = new_id is not None
+    item_id = new_id if created else db.scalar(select(Item.id).where(
+        Item.document_id == env.document_id, Item.decision_event_id == env.event_id))
     assert item_id is not None
     if created:
         db.add(ItemPayload(item_id=item_id, decision_envelope=env.model_dump_json()))
