@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from decimal import Decimal
 from typing import Any
 
 import yaml
@@ -100,7 +100,8 @@ class Settings(BaseSettings):
     review_login_window_s: int = 15 * 60
     review_page_size: int = 50
     review_pdf_dpi: float = Field(
-        default=200.0, description="DPI at which OCR rendered PDF pages (provenance boxes are in those pixels).",
+        default=200.0,
+        description="DPI at which OCR rendered PDF pages (provenance boxes are in those pixels).",
     )
 
     @property

@@ -15,8 +15,10 @@ def register(app: typer.Typer) -> None:
 
     @audit.command("verify")
     def verify(
-        anchor: Annotated[str | None, typer.Option(help="SEQ:HASH noted earlier (e.g. from --json); "
-                                                        "detects a wholesale rewrite.")] = None,
+        anchor: Annotated[
+            str | None,
+            typer.Option(help="SEQ:HASH noted earlier (e.g. from --json); detects a wholesale rewrite."),
+        ] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
     ) -> None:
         """Exit 0 if the chain is intact, 1 if any record was changed, removed, inserted or reordered."""
@@ -39,8 +41,11 @@ def register(app: typer.Typer) -> None:
         finally:
             engine.dispose()
         if result.ok:
-            emit(result.as_dict(), as_json,
-                 f"audit chain intact: {result.records} records, head {result.head_seq}:{result.head_hash}")
+            emit(
+                result.as_dict(),
+                as_json,
+                f"audit chain intact: {result.records} records, head {result.head_seq}:{result.head_hash}",
+            )
             return
         if as_json:
             emit(result.as_dict(), True)

@@ -43,8 +43,14 @@ def register(app: typer.Typer) -> None:
 
         settings = get_settings()
         engine, _ = open_store(settings)
-        uvicorn.run(create_app(settings, engine), host=host, port=port, log_level="info", server_header=False,
-                    proxy_headers=False)
+        uvicorn.run(
+            create_app(settings, engine),
+            host=host,
+            port=port,
+            log_level="info",
+            server_header=False,
+            proxy_headers=False,
+        )
 
     @review.command("relay")
     def relay(
@@ -93,15 +99,24 @@ def register(app: typer.Typer) -> None:
         settings = get_settings()
         engine, sessions = open_store(settings)
         blobs = open_blobstore(settings.blob_root)
-        variants = [("low_confidence",), ("po_unmatched", "vendor_unknown"), ("iban_changed",),
-                    ("amount_over_limit",), ("duplicate_suspect", "low_confidence")]
+        variants = [
+            ("low_confidence",),
+            ("po_unmatched", "vendor_unknown"),
+            ("iban_changed",),
+            ("amount_over_limit",),
+            ("duplicate_suspect", "low_confidence"),
+        ]
         with sessions.begin() as db:
             for i in range(count):
-                inv = demo.DemoInvoice(invoice_number=f"INV-2026-{1000 + i}",
-                                       total=f"{999.60 + 2500 * (i % 5):.2f}")
+                inv = demo.DemoInvoice(
+                    invoice_number=f"INV-2026-{1000 + i}", total=f"{999.60 + 2500 * (i % 5):.2f}"
+                )
                 blob, boxes = demo.store_invoice(blobs, inv)
-                env = demo.decision_envelope(demo.normalized_document(inv, blob, boxes, {"total": 0.62}),
-                                             list(variants[i % len(variants)]), salt=str(i))
+                env = demo.decision_envelope(
+                    demo.normalized_document(inv, blob, boxes, {"total": 0.62}),
+                    list(variants[i % len(variants)]),
+                    salt=str(i),
+                )
                 enqueue(db, env, sla_hours=settings.review_sla_hours)
         engine.dispose()
         typer.echo(f"queued {count} demo item(s)")
@@ -112,7 +127,9 @@ def register(app: typer.Typer) -> None:
     def bench_review(
         items: Annotated[int, typer.Option(min=1, help="Open exceptions to seed.")] = 100_000,
         rounds: Annotated[int, typer.Option(min=1, help="Rounds over the request mix.")] = 10,
-        postgres: Annotated[bool, typer.Option(help="Run against a throwaway local PostgreSQL cluster.")] = False,
+        postgres: Annotated[
+            bool, typer.Option(help="Run against a throwaway local PostgreSQL cluster.")
+        ] = False,
         database_url: Annotated[str | None, typer.Option(help="An EMPTY database to use instead.")] = None,
         output: Annotated[Path | None, typer.Option(help="Also write the JSON result here.")] = None,
     ) -> None:

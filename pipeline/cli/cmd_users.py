@@ -18,7 +18,10 @@ def register(app: typer.Typer) -> None:
     @users.command("add")
     def add(
         username: Annotated[str, typer.Argument(help="Sign-in name (lower-case letters, digits, . _ -).")],
-        role: Annotated[list[str], typer.Option("--role", "-r", help="reviewer, approver, admin or auditor; repeat for several.")],
+        role: Annotated[
+            list[str],
+            typer.Option("--role", "-r", help="reviewer, approver, admin or auditor; repeat for several."),
+        ],
         name: Annotated[str | None, typer.Option(help="Display name.")] = None,
         password_file: Annotated[Path | None, typer.Option(help="Read the password from this file.")] = None,
         password_stdin: Annotated[bool, typer.Option(help="Read the password from standard input.")] = False,

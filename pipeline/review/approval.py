@@ -20,6 +20,7 @@ from pipeline.contracts import (
     Feedback,
     NormalizedDocument,
     Rejection,
+    RuleResult,
     Severity,
     Versions,
 )
@@ -33,8 +34,9 @@ class PayloadError(ValueError):
     """A value cannot go into the ERP payload (names the field, never its content)."""
 
 
-def effective_fields(doc: NormalizedDocument, corrections: Mapping[str, Correction] | Sequence[Correction]
-                     ) -> dict[str, str | None]:
+def effective_fields(
+    doc: NormalizedDocument, corrections: Mapping[str, Correction] | Sequence[Correction]
+) -> dict[str, str | None]:
     """Normalized header values with reviewer corrections applied (the values a person approved)."""
     fields: dict[str, str | None] = {name: f.value for name, f in doc.fields.items()}
     items = corrections.values() if isinstance(corrections, Mapping) else corrections
@@ -82,7 +84,8 @@ def build_approved(
         vendor_name = fields.get(vendor_field)
     else:
         vendor_name = (vendor.name if vendor and vendor.name else None) or (
-            fields.get(vendor_field) if vendor_field else None)
+            fields.get(vendor_field) if vendor_field else None
+        )
     currency = fields.get("currency") or doc.currency
     if currency is not None and (len(currency) != 3 or not currency.isalpha() or not currency.isupper()):
         raise PayloadError("field 'currency' is not an ISO 4217 code")
@@ -110,12 +113,16 @@ def build_approved(
         approvals=list(approvals),
         straight_through=all(a.by == "system" for a in approvals) and not corrected,
         source=doc.blob,
-        versions=Versions(model=doc.model, prompt_set=doc.prompt_set, policy=decision.policy,
-                          normalizer=doc.normalizer_version),
+        versions=Versions(
+            model=doc.model,
+            prompt_set=doc.prompt_set,
+            policy=decision.policy,
+            normalizer=doc.normalizer_version,
+        ),
     )
 
 
-def failed_rules(decision: Decision) -> list:  # type: ignore[type-arg]
+def failed_rules(decision: Decision) -> list[RuleResult]:
     """Failed rules, most severe first (reject, dual, review, info), keeping the gate's order within."""
     rank = {Severity.reject: 0, Severity.dual: 1, Severity.review: 2, Severity.info: 3}
     failed = [r for r in decision.reasons if not r.passed]
@@ -123,12 +130,26 @@ def failed_rules(decision: Decision) -> list:  # type: ignore[type-arg]
 
 
 def build_rejection(decision: Decision, *, reason: str, by: str, at: datetime) -> Rejection:
-    return Rejection(kind=decision.document.kind, reason=reason,
-                     rule_ids=[r.rule_id for r in failed_rules(decision)], by=by, at=at,
-                     source=decision.document.blob)
+    return Rejection(
+        kind=decision.document.kind,
+        reason=reason,
+        rule_ids=[r.rule_id for r in failed_rules(decision)],
+        by=by,
+        at=at,
+        source=decision.document.blob,
+    )
 
 
-def build_feedback(doc: NormalizedDocument, corrections: Sequence[Correction], *, reviewer: str, at: datetime,
-                   outcome: str) -> Feedback:
-    return Feedback(kind=doc.kind, corrections=list(corrections), reviewer=reviewer, at=at, source=doc.blob,
-                    model=doc.model, prompt_set=doc.prompt_set, outcome=outcome)  # type: ignore[arg-type]
+def build_feedback(
+    doc: NormalizedDocument, corrections: Sequence[Correction], *, reviewer: str, at: datetime, outcome: str
+) -> Feedback:
+    return Feedback(
+        kind=doc.kind,
+        corrections=list(corrections),
+        reviewer=reviewer,
+        at=at,
+        source=doc.blob,
+        model=doc.model,
+        prompt_set=doc.prompt_set,
+        outcome=outcome,  # type: ignore[arg-type]
+    )

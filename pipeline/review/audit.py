@@ -38,9 +38,16 @@ def record_hash(fields: dict[str, Any]) -> str:
 
 def _hashed_fields(rec: AuditRecord) -> dict[str, Any]:
     return {
-        "seq": rec.seq, "at": rec.at, "actor": rec.actor, "action": rec.action, "item_id": rec.item_id,
-        "document_id": rec.document_id, "correlation_id": rec.correlation_id, "before": rec.before,
-        "after": rec.after, "prev_hash": rec.prev_hash,
+        "seq": rec.seq,
+        "at": rec.at,
+        "actor": rec.actor,
+        "action": rec.action,
+        "item_id": rec.item_id,
+        "document_id": rec.document_id,
+        "correlation_id": rec.correlation_id,
+        "before": rec.before,
+        "after": rec.after,
+        "prev_hash": rec.prev_hash,
     }
 
 
@@ -64,8 +71,13 @@ def append(
     rec = AuditRecord(
         seq=head.seq,
         at=(at or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="microseconds"),
-        actor=actor[:64], action=action[:32], item_id=item_id, document_id=document_id,
-        correlation_id=correlation_id, before=canonical_json(before), after=canonical_json(after),
+        actor=actor[:64],
+        action=action[:32],
+        item_id=item_id,
+        document_id=document_id,
+        correlation_id=correlation_id,
+        before=canonical_json(before),
+        after=canonical_json(after),
         prev_hash=head.hash,
     )
     rec.hash = record_hash(_hashed_fields(rec))
@@ -85,8 +97,14 @@ class VerifyResult:
     at_seq: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "records": self.records, "head_seq": self.head_seq, "head_hash": self.head_hash,
-                "problem": self.problem, "at_seq": self.at_seq}
+        return {
+            "ok": self.ok,
+            "records": self.records,
+            "head_seq": self.head_seq,
+            "head_hash": self.head_hash,
+            "problem": self.problem,
+            "at_seq": self.at_seq,
+        }
 
 
 def _iter_records(session: Session, batch: int = 5000) -> Iterator[AuditRecord]:
@@ -114,23 +132,52 @@ def verify_chain(session: Session, anchor: tuple[int, str] | None = None) -> Ver
     for rec in _iter_records(session):
         count += 1
         if rec.seq != expected_seq:
-            return VerifyResult(False, count, head.seq, head.hash,
-                                f"record {expected_seq} is missing (next present is {rec.seq})", expected_seq)
+            return VerifyResult(
+                False,
+                count,
+                head.seq,
+                head.hash,
+                f"record {expected_seq} is missing (next present is {rec.seq})",
+                expected_seq,
+            )
         if rec.prev_hash != prev:
-            return VerifyResult(False, count, head.seq, head.hash,
-                                "chain broken: previous-hash link does not match (record removed, "
-                                "inserted or reordered)", rec.seq)
+            return VerifyResult(
+                False,
+                count,
+                head.seq,
+                head.hash,
+                "chain broken: previous-hash link does not match (record removed, inserted or reordered)",
+                rec.seq,
+            )
         if record_hash(_hashed_fields(rec)) != rec.hash:
             return VerifyResult(False, count, head.seq, head.hash, "record content was changed", rec.seq)
         if anchor is not None and rec.seq == anchor[0] and rec.hash != anchor[1]:
-            return VerifyResult(False, count, head.seq, head.hash,
-                                "record differs from the externally anchored hash (log rewritten)", rec.seq)
+            return VerifyResult(
+                False,
+                count,
+                head.seq,
+                head.hash,
+                "record differs from the externally anchored hash (log rewritten)",
+                rec.seq,
+            )
         prev, expected_seq = rec.hash, expected_seq + 1
     if head.seq != expected_seq - 1 or head.hash != prev:
-        return VerifyResult(False, count, head.seq, head.hash,
-                            f"head says {head.seq} records but the chain ends at {expected_seq - 1} "
-                            "(records at the end were removed, or the head was altered)", expected_seq)
+        return VerifyResult(
+            False,
+            count,
+            head.seq,
+            head.hash,
+            f"head says {head.seq} records but the chain ends at {expected_seq - 1} "
+            "(records at the end were removed, or the head was altered)",
+            expected_seq,
+        )
     if anchor is not None and anchor[0] > count:
-        return VerifyResult(False, count, head.seq, head.hash,
-                            f"anchored record {anchor[0]} no longer exists (log truncated)", anchor[0])
+        return VerifyResult(
+            False,
+            count,
+            head.seq,
+            head.hash,
+            f"anchored record {anchor[0]} no longer exists (log truncated)",
+            anchor[0],
+        )
     return VerifyResult(True, count, head.seq, head.hash)

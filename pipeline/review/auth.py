@@ -90,7 +90,7 @@ class SessionCodec:
         if not isinstance(raw, dict) or not isinstance(raw.get("c"), str):
             return None
         uid, ver = raw.get("u"), raw.get("v")
-        if uid is not None and not isinstance(uid, int) or not isinstance(ver, int):
+        if (uid is not None and not isinstance(uid, int)) or not isinstance(ver, int):
             return None
         return SessionData(uid, ver, raw["c"])
 
@@ -108,18 +108,26 @@ class LoginRefused(Exception):
 
 
 def _failures_since(db: Session, column: Any, value: str, since: datetime) -> int:
-    return db.scalar(select(func.count()).select_from(LoginFailure).where(column == value, LoginFailure.at >= since)) or 0
+    return (
+        db.scalar(
+            select(func.count()).select_from(LoginFailure).where(column == value, LoginFailure.at >= since)
+        )
+        or 0
+    )
 
 
-def authenticate(db: Session, settings: Settings, username: str, password: str, client: str,
-                 now: datetime | None = None) -> User:
+def authenticate(
+    db: Session, settings: Settings, username: str, password: str, client: str, now: datetime | None = None
+) -> User:
     """Return the active user or raise LoginRefused. Records failures; the caller commits."""
     now = now or datetime.now(UTC)
     since = now - timedelta(seconds=settings.review_login_window_s)
     username = username.strip()[:64]
     client = client[:64]
-    if (_failures_since(db, LoginFailure.username, username, since) >= settings.review_login_max_failures
-            or _failures_since(db, LoginFailure.client, client, since) >= 4 * settings.review_login_max_failures):
+    if (
+        _failures_since(db, LoginFailure.username, username, since) >= settings.review_login_max_failures
+        or _failures_since(db, LoginFailure.client, client, since) >= 4 * settings.review_login_max_failures
+    ):
         raise LoginRefused("Too many failed sign-ins. Wait a few minutes and try again.", throttled=True)
     user = db.scalar(select(User).where(User.username == username))
     ok = verify_password(user.password_hash if user else _DUMMY_HASH, password)

@@ -28,8 +28,13 @@ from pipeline.review.models import Item, ItemPayload, State
 from pipeline.review.users import add_user
 from pipeline.review.web.app import create_app
 
-REASONS = ["low_confidence"] * 8 + ["po_unmatched"] * 5 + ["vendor_unknown"] * 3 + ["amount_over_limit"] * 2 + [
-    "iban_changed", "duplicate_suspect"]
+REASONS = (
+    ["low_confidence"] * 8
+    + ["po_unmatched"] * 5
+    + ["vendor_unknown"] * 3
+    + ["amount_over_limit"] * 2
+    + ["iban_changed", "duplicate_suspect"]
+)
 SCENARIOS: dict[str, str] = {
     "default (SLA asc)": "/queue",
     "sort amount desc": "/queue?sort=amount&dir=desc",
@@ -53,10 +58,48 @@ def seed(engine: Engine, n: int, rng: random.Random) -> None:
     inv = demo.DemoInvoice()
     doc = demo.normalized_document(inv, demo.synthetic_blob(0), {})
     env_json = demo.decision_envelope(doc, ["low_confidence"]).model_dump_json()
-    vendors = [f"{w} {s}" for w in ("Acme", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Hooli", "Vandelay",
-                                      "Soylent", "Tyrell", "Cyberdyne", "Wonka", "Gringotts", "Oscorp", "Aperture")
-               for s in ("GmbH", "Ltd", "Inc", "SA", "BV", "AB", "Oy", "SRL", "KG", "LLC", "Sdn Bhd", "Pty", "AG",
-                         "Corp", "PLC", "SAS", "Co", "NV", "AS", "SpA")]
+    vendors = [
+        f"{w} {s}"
+        for w in (
+            "Acme",
+            "Globex",
+            "Initech",
+            "Umbrella",
+            "Stark",
+            "Wayne",
+            "Hooli",
+            "Vandelay",
+            "Soylent",
+            "Tyrell",
+            "Cyberdyne",
+            "Wonka",
+            "Gringotts",
+            "Oscorp",
+            "Aperture",
+        )
+        for s in (
+            "GmbH",
+            "Ltd",
+            "Inc",
+            "SA",
+            "BV",
+            "AB",
+            "Oy",
+            "SRL",
+            "KG",
+            "LLC",
+            "Sdn Bhd",
+            "Pty",
+            "AG",
+            "Corp",
+            "PLC",
+            "SAS",
+            "Co",
+            "NV",
+            "AS",
+            "SpA",
+        )
+    ]
     now = datetime.now(UTC)
     rows: list[dict[str, Any]] = []
     with engine.begin() as conn:
@@ -65,15 +108,32 @@ def seed(engine: Engine, n: int, rng: random.Random) -> None:
             amount = Decimal(rng.lognormvariate(6.5, 1.4)).quantize(Decimal("0.01"))
             received = now - timedelta(hours=rng.uniform(0, 240))
             reason = rng.choice(REASONS)
-            rows.append({
-                "document_id": f"{i:064x}", "decision_event_id": f"bench-{i}", "correlation_id": f"bench-{i}",
-                "tenant": "default", "kind": "invoice", "state": State.OPEN if rng.random() > 0.05
-                else State.AWAITING_SECOND, "is_open": True, "primary_reason": reason, "reason_codes": reason,
-                "vendor_name": vendor, "vendor_key": vendor.casefold(), "amount": amount, "amount_key": amount,
-                "currency": "EUR", "received_at": received, "sla_due_at": received + timedelta(hours=48),
-                "id": i + 1, "version": 1, "document_version": 1, "corrections": "{}",
-                "created_at": received, "updated_at": received,
-            })
+            rows.append(
+                {
+                    "document_id": f"{i:064x}",
+                    "decision_event_id": f"bench-{i}",
+                    "correlation_id": f"bench-{i}",
+                    "tenant": "default",
+                    "kind": "invoice",
+                    "state": State.OPEN if rng.random() > 0.05 else State.AWAITING_SECOND,
+                    "is_open": True,
+                    "primary_reason": reason,
+                    "reason_codes": reason,
+                    "vendor_name": vendor,
+                    "vendor_key": vendor.casefold(),
+                    "amount": amount,
+                    "amount_key": amount,
+                    "currency": "EUR",
+                    "received_at": received,
+                    "sla_due_at": received + timedelta(hours=48),
+                    "id": i + 1,
+                    "version": 1,
+                    "document_version": 1,
+                    "corrections": "{}",
+                    "created_at": received,
+                    "updated_at": received,
+                }
+            )
             if len(rows) == 5000:
                 _flush(conn, rows, env_json)
                 rows = []
@@ -90,7 +150,9 @@ def _pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
 
 
-def run(settings: Settings, engine: Engine, *, items: int, rounds: int, seed_value: int = 7) -> dict[str, Any]:
+def run(
+    settings: Settings, engine: Engine, *, items: int, rounds: int, seed_value: int = 7
+) -> dict[str, Any]:
     migrate(settings.db_url)  # engine already created by the caller (SQLite directory exists)
     rng = random.Random(seed_value)
     t0 = time.perf_counter()
@@ -102,7 +164,9 @@ def run(settings: Settings, engine: Engine, *, items: int, rounds: int, seed_val
     page = client.get("/login")
     csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
     assert csrf, "login page has no CSRF token"
-    resp = client.post("/login", data={"csrf": csrf[1], "username": "bench", "password": PASSWORD, "next": "/queue"})
+    resp = client.post(
+        "/login", data={"csrf": csrf[1], "username": "bench", "password": PASSWORD, "next": "/queue"}
+    )
     if resp.status_code != 200 or "Exception queue" not in resp.text:
         raise RuntimeError(f"bench sign-in failed ({resp.status_code})")
     load_before = os.getloadavg()[0]
@@ -116,27 +180,34 @@ def run(settings: Settings, engine: Engine, *, items: int, rounds: int, seed_val
             cpu.append((time.process_time() - c) * 1000)
             if r.status_code != 200:
                 raise RuntimeError(f"{url} -> {r.status_code}")
-        url: str | None = "/queue?sort=amount"
+        next_url: str | None = "/queue?sort=amount"
         for _ in range(5):  # follow 'Next page' five times
-            assert url is not None
+            assert next_url is not None
             t = time.perf_counter()
-            r = client.get(url)
+            r = client.get(next_url)
             timings["deep pages (keyset)"].append((time.perf_counter() - t) * 1000)
             m = re.search(r'href="(/queue\?[^"]*after=[^"]*)" rel="next"', r.text)
-            url = m[1].replace("&amp;", "&") if m else None
-            if url is None:
+            next_url = m[1].replace("&amp;", "&") if m else None
+            if next_url is None:
                 break
     every = [v for vs in timings.values() for v in vs]
     p95 = _pct(every, 95)
     return {
-        "benchmark": "review.queue_page", "backend": engine.dialect.name, "open_items": items,
-        "requests": len(every), "seed_s": round(seed_s, 1),
-        "p50_ms": round(statistics.median(every), 1), "p95_ms": round(p95, 1), "max_ms": round(max(every), 1),
-        "target_p95_ms": 200, "pass": p95 < 200,
-        "app_cpu_p50_ms": round(statistics.median(cpu), 1), "app_cpu_p95_ms": round(_pct(cpu, 95), 1),
+        "benchmark": "review.queue_page",
+        "backend": engine.dialect.name,
+        "open_items": items,
+        "requests": len(every),
+        "seed_s": round(seed_s, 1),
+        "p50_ms": round(statistics.median(every), 1),
+        "p95_ms": round(p95, 1),
+        "max_ms": round(max(every), 1),
+        "target_p95_ms": 200,
+        "pass": p95 < 200,
+        "app_cpu_p50_ms": round(statistics.median(cpu), 1),
+        "app_cpu_p95_ms": round(_pct(cpu, 95), 1),
         "load_avg_1m_before_after": [round(load_before, 1), round(os.getloadavg()[0], 1)],
         "per_scenario_p95_ms": {k: round(_pct(v, 95), 1) for k, v in timings.items() if v},
         "machine": f"{platform.machine()} {os.cpu_count()} cpu, {platform.python_implementation()} "
-                   f"{platform.python_version()}",
+        f"{platform.python_version()}",
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }

@@ -43,14 +43,24 @@ GATE = Producer(stage="gate", version="demo")
 POLICY = PolicyRef(name="default", version="demo", checksum="0" * 64)
 
 RULES: dict[str, tuple[Severity, str, list[str]]] = {
-    "low_confidence": (Severity.review, "The total was read with low confidence (0.62); please check it.",
-                       ["total"]),
+    "low_confidence": (
+        Severity.review,
+        "The total was read with low confidence (0.62); please check it.",
+        ["total"],
+    ),
     "po_unmatched": (Severity.review, "PO number not found among open purchase orders.", ["po_number"]),
     "vendor_unknown": (Severity.review, "The vendor is not in the vendor master.", ["vendor"]),
-    "amount_over_limit": (Severity.dual, "The total exceeds the approval limit for a single person.", ["total"]),
+    "amount_over_limit": (
+        Severity.dual,
+        "The total exceeds the approval limit for a single person.",
+        ["total"],
+    ),
     "iban_changed": (Severity.dual, "The IBAN differs from the vendor master's bank details.", ["iban"]),
-    "duplicate_suspect": (Severity.reject, "An invoice with the same number and amount was seen 3 days ago.",
-                          ["invoice_number", "total"]),
+    "duplicate_suspect": (
+        Severity.reject,
+        "An invoice with the same number and amount was seen 3 days ago.",
+        ["invoice_number", "total"],
+    ),
 }
 
 
@@ -68,15 +78,31 @@ class DemoInvoice:
     total: str = "999.60"
     iban: str = "DE89370400440532013000"
     buyer: str = "Docpipe Manufacturing Ltd"
-    lines: list[tuple[str, str, str, str]] = field(default_factory=lambda: [
-        ("Paper A4 80g, 5 boxes", "5", "42.00", "210.00"),
-        ("Toner cartridge black", "3", "210.00", "630.00"),
-    ])
+    lines: list[tuple[str, str, str, str]] = field(
+        default_factory=lambda: [
+            ("Paper A4 80g, 5 boxes", "5", "42.00", "210.00"),
+            ("Toner cartridge black", "3", "210.00", "630.00"),
+        ]
+    )
 
     def header(self) -> dict[str, str]:
-        return {k: getattr(self, k) for k in ("vendor", "vendor_tax_id", "invoice_number", "invoice_date",
-                                               "due_date", "po_number", "currency", "subtotal", "tax", "total",
-                                               "iban", "buyer")}
+        return {
+            k: getattr(self, k)
+            for k in (
+                "vendor",
+                "vendor_tax_id",
+                "invoice_number",
+                "invoice_date",
+                "due_date",
+                "po_number",
+                "currency",
+                "subtotal",
+                "tax",
+                "total",
+                "iban",
+                "buyer",
+            )
+        }
 
 
 def render_invoice(inv: DemoInvoice) -> tuple[bytes, dict[str, BBox], tuple[int, int]]:
@@ -101,9 +127,14 @@ def render_invoice(inv: DemoInvoice) -> tuple[bytes, dict[str, BBox], tuple[int,
     draw.text((80, 130), "Industriestrasse 5, 80331 Muenchen", fill="#333333", font=small)
     draw.text((880, 70), "INVOICE", fill="#1d4ed8", font=big)
     y = 230
-    for label, name in (("VAT ID", "vendor_tax_id"), ("Invoice no.", "invoice_number"),
-                        ("Invoice date", "invoice_date"), ("Due date", "due_date"), ("Your PO", "po_number"),
-                        ("Bill to", "buyer")):
+    for label, name in (
+        ("VAT ID", "vendor_tax_id"),
+        ("Invoice no.", "invoice_number"),
+        ("Invoice date", "invoice_date"),
+        ("Due date", "due_date"),
+        ("Your PO", "po_number"),
+        ("Bill to", "buyer"),
+    ):
         put(80, y, label, name, getattr(inv, name))
         y += 48
     y += 40
@@ -129,42 +160,90 @@ def render_invoice(inv: DemoInvoice) -> tuple[bytes, dict[str, BBox], tuple[int,
     return buf.getvalue(), boxes, (width, height)
 
 
-def normalized_document(inv: DemoInvoice, blob: BlobRef, boxes: dict[str, BBox],
-                        confidences: dict[str, float] | None = None) -> NormalizedDocument:
+def normalized_document(
+    inv: DemoInvoice, blob: BlobRef, boxes: dict[str, BBox], confidences: dict[str, float] | None = None
+) -> NormalizedDocument:
     conf = confidences or {}
     fields = {}
     for name, value in inv.header().items():
         box = boxes.get(name)
         fields[name] = NormalizedField(
-            name=name, raw=value, value=value, value_type=field_type(name),  # type: ignore[arg-type]
+            name=name,
+            raw=value,
+            value=value,
+            value_type=field_type(name),  # type: ignore[arg-type]
             confidence=conf.get(name, 0.97),
-            provenance=[Provenance(page=0, bbox=box, source_text=value)] if box else [])
-    items = [NormalizedLineItem(line_no=i + 1, description=d, quantity=q, unit_price=u, amount=a)  # type: ignore[arg-type]
-             for i, (d, q, u, a) in enumerate(inv.lines)]
+            provenance=[Provenance(page=0, bbox=box, source_text=value)] if box else [],
+        )
+    items = [
+        NormalizedLineItem(line_no=i + 1, description=d, quantity=q, unit_price=u, amount=a)  # type: ignore[arg-type]
+        for i, (d, q, u, a) in enumerate(inv.lines)
+    ]
     return NormalizedDocument(
-        blob=blob, kind=DocKind.invoice, fields=fields, line_items=items, currency=inv.currency, locale="de_DE",
+        blob=blob,
+        kind=DocKind.invoice,
+        fields=fields,
+        line_items=items,
+        currency=inv.currency,
+        locale="de_DE",
         vendor=VendorMatch(vendor_id="V-1001", name=inv.vendor, score=97.0, method="tax_id"),
         prompt_set=PromptSetRef(name="invoice", version="demo", checksum="0" * 64),
-        model=ModelRef(name="demo-extractor", version="demo"))
+        model=ModelRef(name="demo-extractor", version="demo"),
+    )
 
 
-def decision_envelope(doc: NormalizedDocument, failed: list[str], *, submitted_at: datetime | None = None,
-                      required_approvals: int = 1, salt: str = "") -> Envelope[Decision]:
-    reasons = [RuleResult(rule_id=rid, description=rid.replace("_", " "), severity=RULES[rid][0], passed=False,
-                          message=RULES[rid][1], fields=RULES[rid][2]) for rid in failed]
-    reasons.append(RuleResult(rule_id="currency_known", description="currency known", severity=Severity.review,
-                              passed=True, message="The currency is a valid ISO 4217 code."))
-    decision = Decision(outcome=Outcome.exception, reasons=reasons, policy=POLICY,
-                        required_approvals=required_approvals,
-                        po_match=POMatch(po_number=doc.fields["po_number"].value if "po_number" in doc.fields else None,
-                                         status="partial", three_way=False,
-                                         details={"lines_matched": 1, "lines_total": 2}),
-                        document=doc)
+def decision_envelope(
+    doc: NormalizedDocument,
+    failed: list[str],
+    *,
+    submitted_at: datetime | None = None,
+    required_approvals: int = 1,
+    salt: str = "",
+) -> Envelope[Decision]:
+    reasons = [
+        RuleResult(
+            rule_id=rid,
+            description=rid.replace("_", " "),
+            severity=RULES[rid][0],
+            passed=False,
+            message=RULES[rid][1],
+            fields=RULES[rid][2],
+        )
+        for rid in failed
+    ]
+    reasons.append(
+        RuleResult(
+            rule_id="currency_known",
+            description="currency known",
+            severity=Severity.review,
+            passed=True,
+            message="The currency is a valid ISO 4217 code.",
+        )
+    )
+    decision = Decision(
+        outcome=Outcome.exception,
+        reasons=reasons,
+        policy=POLICY,
+        required_approvals=required_approvals,
+        po_match=POMatch(
+            po_number=doc.fields["po_number"].value if "po_number" in doc.fields else None,
+            status="partial",
+            three_way=False,
+            details={"lines_matched": 1, "lines_total": 2},
+        ),
+        document=doc,
+    )
     at = submitted_at or datetime.now(UTC)
     return Envelope[Decision](
-        event_id=deterministic_event_id(doc.blob.sha256, "gate", "demo", DECIDED, salt), event_type=DECIDED,
-        document_id=doc.blob.sha256, correlation_id=deterministic_event_id(doc.blob.sha256, "submit", salt),
-        producer=GATE, created_at=at, submitted_at=at, payload=decision)
+        event_id=deterministic_event_id(doc.blob.sha256, "gate", "demo", DECIDED, salt),
+        event_type=DECIDED,
+        document_id=doc.blob.sha256,
+        correlation_id=deterministic_event_id(doc.blob.sha256, "submit", salt),
+        producer=GATE,
+        created_at=at,
+        submitted_at=at,
+        payload=decision,
+    )
 
 
 def store_invoice(blobs: BlobStore, inv: DemoInvoice) -> tuple[BlobRef, dict[str, BBox]]:

@@ -16,8 +16,9 @@ from decimal import Decimal, InvalidOperation
 from pipeline.contracts import Correction, Decision, Severity
 
 
-def dual_control_reasons(decision: Decision, corrections: Mapping[str, Correction], threshold: Decimal
-                         ) -> list[str]:
+def dual_control_reasons(
+    decision: Decision, corrections: Mapping[str, Correction], threshold: Decimal
+) -> list[str]:
     reasons: list[str] = []
     if decision.required_approvals >= 2:
         reasons.append("the policy requires two approvals")
@@ -28,8 +29,11 @@ def dual_control_reasons(decision: Decision, corrections: Mapping[str, Correctio
             reasons.append(f"rule {rule.rule_id} needs a second approver")
         elif rule.severity == Severity.reject:
             reasons.append(f"approving overrides failed rule {rule.rule_id}")
-    total_raw = corrections["total"].after if "total" in corrections else (
-        decision.document.fields["total"].value if "total" in decision.document.fields else None)
+    total_raw = (
+        corrections["total"].after
+        if "total" in corrections
+        else (decision.document.fields["total"].value if "total" in decision.document.fields else None)
+    )
     try:
         total = Decimal(total_raw) if total_raw else None
     except InvalidOperation:

@@ -29,6 +29,7 @@ from sqlalchemy.types import TypeDecorator
 
 from pipeline.db import Base
 
+
 class UtcDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes in and out on every backend (SQLite stores naive UTC text, PG timestamptz)."""
 
@@ -92,8 +93,14 @@ class Item(Base):
     __tablename__ = "review_items"
     __table_args__ = (
         UniqueConstraint("document_id", "decision_event_id", name="uq_review_items_document_decision"),
-        *(Index(f"ix_review_items_open_{c}", "is_open", c, "id", *SORT_EXTRA.get(c, ())) for c in SORT_COLUMNS),
-        *(Index(f"ix_review_items_open_reason_{c}", "is_open", "primary_reason", c, "id") for c in SORT_COLUMNS),
+        *(
+            Index(f"ix_review_items_open_{c}", "is_open", c, "id", *SORT_EXTRA.get(c, ()))
+            for c in SORT_COLUMNS
+        ),
+        *(
+            Index(f"ix_review_items_open_reason_{c}", "is_open", "primary_reason", c, "id")
+            for c in SORT_COLUMNS
+        ),
         Index("ix_review_items_document_id", "document_id"),
     )
 
@@ -106,7 +113,9 @@ class Item(Base):
     state: Mapped[str] = mapped_column(String(32), nullable=False)
     is_open: Mapped[bool] = mapped_column(Boolean, nullable=False)
     primary_reason: Mapped[str] = mapped_column(String(128), nullable=False)
-    reason_codes: Mapped[str] = mapped_column(Text, nullable=False, doc="Every failed rule id, '|'-separated.")
+    reason_codes: Mapped[str] = mapped_column(
+        Text, nullable=False, doc="Every failed rule id, '|'-separated."
+    )
     vendor_name: Mapped[str | None] = mapped_column(String(256))
     vendor_key: Mapped[str] = mapped_column(String(256), nullable=False, doc="lower(vendor_name) or ''.")
     amount: Mapped[Decimal | None] = mapped_column(Numeric(18, 4))
@@ -118,7 +127,9 @@ class Item(Base):
     claim_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     document_version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
-    corrections: Mapped[str] = mapped_column(Text, nullable=False, default="{}", doc="field -> correction JSON.")
+    corrections: Mapped[str] = mapped_column(
+        Text, nullable=False, default="{}", doc="field -> correction JSON."
+    )
     first_approval: Mapped[str | None] = mapped_column(Text, doc="Approval JSON while awaiting the second.")
     first_approver_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("review_users.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
@@ -134,7 +145,9 @@ class ItemPayload(Base):
     __tablename__ = "review_item_payloads"
 
     item_id: Mapped[int] = mapped_column(BigId, ForeignKey("review_items.id"), primary_key=True)
-    decision_envelope: Mapped[str] = mapped_column(Text, nullable=False, doc="The docs.decided envelope (JSON).")
+    decision_envelope: Mapped[str] = mapped_column(
+        Text, nullable=False, doc="The docs.decided envelope (JSON)."
+    )
 
 
 class ReasonCount(Base):

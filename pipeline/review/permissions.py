@@ -27,8 +27,16 @@ class Perm(StrEnum):
     signed_in = "signed_in"  # any active account (sign-out, own session)
 
 
-_WORK = {Perm.queue_view, Perm.item_view, Perm.item_claim, Perm.item_edit, Perm.item_comment,
-         Perm.item_approve, Perm.item_reject, Perm.signed_in}
+_WORK = {
+    Perm.queue_view,
+    Perm.item_view,
+    Perm.item_claim,
+    Perm.item_edit,
+    Perm.item_comment,
+    Perm.item_approve,
+    Perm.item_reject,
+    Perm.signed_in,
+}
 
 PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.reviewer: frozenset(_WORK),
@@ -47,7 +55,9 @@ def parse_roles(text: str | Iterable[str]) -> frozenset[Role]:
         return frozenset(Role(n) for n in names)
     except ValueError:
         bad = [n for n in names if n not in Role.__members__]
-        raise ValueError(f"unknown role(s) {', '.join(bad)}; known: {', '.join(r.value for r in Role)}") from None
+        raise ValueError(
+            f"unknown role(s) {', '.join(bad)}; known: {', '.join(r.value for r in Role)}"
+        ) from None
 
 
 def permissions_of(roles: Iterable[str]) -> frozenset[Perm]:

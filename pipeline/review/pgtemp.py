@@ -6,6 +6,7 @@ Uses the Debian `postgresql` package binaries (initdb/pg_ctl). As root, the clus
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -37,7 +38,9 @@ class TempPostgres:
     def __init__(self) -> None:
         self.initdb, self.pg_ctl = find_bin("initdb"), find_bin("pg_ctl")
         if not self.initdb or not self.pg_ctl:
-            raise PostgresUnavailable("PostgreSQL binaries (initdb, pg_ctl) not found; apt-get install postgresql")
+            raise PostgresUnavailable(
+                "PostgreSQL binaries (initdb, pg_ctl) not found; apt-get install postgresql"
+            )
         self.dir = Path(tempfile.mkdtemp(prefix="docpipe-pg-"))
         self.data = self.dir / "data"
         self.port = free_port()
@@ -54,11 +57,24 @@ class TempPostgres:
     def start(self) -> str:
         if self.as_postgres:
             shutil.chown(self.dir, "postgres", "postgres")
-        self._run(str(self.initdb), "-D", str(self.data), "-U", "docpipe", "--auth=trust", "-E", "UTF8",
-                  "--locale=C")
-        opts = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=50")
-        self._run(str(self.pg_ctl), "-D", str(self.data), "-o", opts, "-l", str(self.dir / "log"), "-w", "start")
+        self._run(
+            str(self.initdb),
+            "-D",
+            str(self.data),
+            "-U",
+            "docpipe",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+        )
+        opts = (
+            f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=50"
+        )
+        self._run(
+            str(self.pg_ctl), "-D", str(self.data), "-o", opts, "-l", str(self.dir / "log"), "-w", "start"
+        )
         return self.url
 
     @property
@@ -66,10 +82,8 @@ class TempPostgres:
         return f"postgresql+psycopg://docpipe@127.0.0.1:{self.port}/postgres"
 
     def stop(self) -> None:
-        try:
+        with contextlib.suppress(PostgresUnavailable):  # already stopped: still remove the files
             self._run(str(self.pg_ctl), "-D", str(self.data), "-m", "immediate", "-w", "stop")
-        except PostgresUnavailable:
-            pass
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self) -> TempPostgres:

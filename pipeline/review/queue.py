@@ -30,9 +30,20 @@ SORTS: dict[str, Any] = {
 SLA_FILTERS = ("", "overdue", "due24h")
 STATE_FILTERS = ("", State.OPEN, State.AWAITING_SECOND)
 MAX_LIMIT = 200
-LIST_COLUMNS = (Item.id, Item.kind, Item.state, Item.primary_reason, Item.reason_codes, Item.vendor_name,
-                Item.amount, Item.currency, Item.received_at, Item.sla_due_at, Item.claimed_by,
-                Item.claim_expires_at)
+LIST_COLUMNS = (
+    Item.id,
+    Item.kind,
+    Item.state,
+    Item.primary_reason,
+    Item.reason_codes,
+    Item.vendor_name,
+    Item.amount,
+    Item.currency,
+    Item.received_at,
+    Item.sla_due_at,
+    Item.claimed_by,
+    Item.claim_expires_at,
+)
 
 
 @dataclass(frozen=True)
@@ -53,11 +64,17 @@ class QueueQuery:
         """Query-string parameters of this query (for links), without the cursor unless given."""
         cursor = override.pop("after", None)
         q = replace(self, after=None, **override)
-        out = {"reason": q.reason, "vendor": q.vendor, "sla": q.sla, "state": q.state, "sort": q.sort,
-               "dir": "desc" if q.desc else "asc",
-               "amount_min": "" if q.amount_min is None else str(q.amount_min),
-               "amount_max": "" if q.amount_max is None else str(q.amount_max),
-               "min_age_h": "" if q.min_age_h is None else f"{q.min_age_h:g}"}
+        out = {
+            "reason": q.reason,
+            "vendor": q.vendor,
+            "sla": q.sla,
+            "state": q.state,
+            "sort": q.sort,
+            "dir": "desc" if q.desc else "asc",
+            "amount_min": "" if q.amount_min is None else str(q.amount_min),
+            "amount_max": "" if q.amount_max is None else str(q.amount_max),
+            "min_age_h": "" if q.min_age_h is None else f"{q.min_age_h:g}",
+        }
         if cursor is not None:
             out["after"] = encode_cursor(cursor)
         return {k: v for k, v in out.items() if v != ""}
@@ -70,8 +87,13 @@ def encode_cursor(after: tuple[str, int]) -> str:
 def decode_cursor(text: str) -> tuple[str, int]:
     try:
         raw = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
-        if (isinstance(raw, list) and len(raw) == 2 and isinstance(raw[0], str) and isinstance(raw[1], int)
-                and len(raw[0]) <= 300):
+        if (
+            isinstance(raw, list)
+            and len(raw) == 2
+            and isinstance(raw[0], str)
+            and isinstance(raw[1], int)
+            and len(raw[0]) <= 300
+        ):
             return raw[0], raw[1]
     except (ValueError, UnicodeDecodeError):
         pass
@@ -113,11 +135,17 @@ def parse_query(params: dict[str, str], page_size: int) -> QueueQuery:
         raise Invalid("Minimum age is out of range.")
     after_text = params.get("after", "")
     return QueueQuery(
-        reason=params.get("reason", "")[:128], vendor=params.get("vendor", "").strip()[:100],
+        reason=params.get("reason", "")[:128],
+        vendor=params.get("vendor", "").strip()[:100],
         amount_min=_decimal("Minimum amount", params.get("amount_min", "")),
         amount_max=_decimal("Maximum amount", params.get("amount_max", "")),
-        min_age_h=min_age, sla=sla, state=state, sort=sort, desc=direction == "desc",
-        after=decode_cursor(after_text) if after_text else None, limit=min(page_size, MAX_LIMIT),
+        min_age_h=min_age,
+        sla=sla,
+        state=state,
+        sort=sort,
+        desc=direction == "desc",
+        after=decode_cursor(after_text) if after_text else None,
+        limit=min(page_size, MAX_LIMIT),
     )
 
 
@@ -180,9 +208,19 @@ def queue_page(db: Session, q: QueueQuery, now: datetime | None = None) -> Queue
     # Phase 1 reads ids from the index only; phase 2 loads just the rows shown (a "deferred join").
     keys = db.execute(stmt.order_by(*order).limit(q.limit + 1)).all()
     ids = [k[0] for k in keys[: q.limit]]
-    loaded = {item.id: (item, username) for item, username in db.execute(
-        select(Item, User.username).outerjoin(User, User.id == Item.claimed_by).where(Item.id.in_(ids))
-        .options(load_only(*LIST_COLUMNS))).all()} if ids else {}
+    loaded = (
+        {
+            item.id: (item, username)
+            for item, username in db.execute(
+                select(Item, User.username)
+                .outerjoin(User, User.id == Item.claimed_by)
+                .where(Item.id.in_(ids))
+                .options(load_only(*LIST_COLUMNS))
+            ).all()
+        }
+        if ids
+        else {}
+    )
     page = QueuePage(rows=[loaded[i] for i in ids if i in loaded])
     if len(keys) > q.limit:
         last_id, last_value = keys[q.limit - 1]

@@ -40,8 +40,15 @@ def _failpoint(name: str) -> None:
 
 
 class Relay:
-    def __init__(self, settings: Settings, sessions: sessionmaker[Session], *, batch: int = 200,
-                 transactional_id: str | None = None, timeout_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: sessionmaker[Session],
+        *,
+        batch: int = 200,
+        transactional_id: str | None = None,
+        timeout_s: float = 30.0,
+    ) -> None:
         self.settings = settings
         self.sessions = sessions
         self.batch = batch
@@ -62,8 +69,12 @@ class Relay:
         self.producer.begin_transaction()
         try:
             for _, topic, key, value, event_id in rows:
-                self.producer.produce(self.settings.topic(topic), key=key.encode(), value=value.encode(),
-                                      headers=[("event_id", event_id.encode()), ("event_type", topic.encode())])
+                self.producer.produce(
+                    self.settings.topic(topic),
+                    key=key.encode(),
+                    value=value.encode(),
+                    headers=[("event_id", event_id.encode()), ("event_type", topic.encode())],
+                )
                 self.producer.poll(0)
             _failpoint("before_kafka_commit")
             self.producer.commit_transaction(self.timeout_s)

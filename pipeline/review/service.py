@@ -12,9 +12,9 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session
 
 from pipeline.contracts import Approval, Correction, Decision, Envelope, Producer, StageStatus
@@ -66,6 +66,11 @@ def dual_reasons(item: Item, threshold: Decimal) -> list[str]:
     return dual_control_reasons(decision_of(item).payload, corrections_of(item), threshold)
 
 
+def _rowcount(result: Any) -> int:
+    """Rows matched by a conditional UPDATE (the CursorResult behind Session.execute)."""
+    return int(cast(CursorResult[Any], result).rowcount)
+
+
 def _get(db: Session, item_id: int) -> Item:
     item = db.get(Item, item_id, populate_existing=True)
     if item is None:
@@ -77,31 +82,48 @@ def _diagnose(db: Session, item_id: int, actor: Actor, version: int | None, now:
     item = _get(db, item_id)
     if not item.is_open:
         return Conflict(f"This item was already {item.state}; nothing was changed.")
-    if item.claimed_by is not None and item.claimed_by != actor.id and item.claim_expires_at \
-            and item.claim_expires_at > now:
+    if (
+        item.claimed_by is not None
+        and item.claimed_by != actor.id
+        and item.claim_expires_at
+        and item.claim_expires_at > now
+    ):
         holder = db.get(User, item.claimed_by)
-        return Conflict(f"{holder.username if holder else 'Someone else'} is working on this item; "
-                        "nothing was changed.")
+        return Conflict(
+            f"{holder.username if holder else 'Someone else'} is working on this item; nothing was changed."
+        )
     if item.claimed_by != actor.id or item.claim_expires_at is None or item.claim_expires_at <= now:
-        return Conflict("Your claim on this item expired (or you have not claimed it). Claim it again; "
-                        "nothing was changed.")
+        return Conflict(
+            "Your claim on this item expired (or you have not claimed it). Claim it again; "
+            "nothing was changed."
+        )
     if version is not None and item.version != version:
-        return Conflict("Someone else changed this item since you opened it. Your change was not saved; "
-                        "the page now shows the current values.")
+        return Conflict(
+            "Someone else changed this item since you opened it. Your change was not saved; "
+            "the page now shows the current values."
+        )
     return Conflict("The item could not be changed; nothing was changed.")
 
 
-def _guarded_update(db: Session, item: Item, actor: Actor, version: int, now: datetime, ttl_s: int,
-                    values: dict[str, Any]) -> None:
+def _guarded_update(
+    db: Session, item: Item, actor: Actor, version: int, now: datetime, ttl_s: int, values: dict[str, Any]
+) -> None:
     """Apply `values` only if the actor holds a live claim at `version`; bumps the version."""
-    stmt = (update(Item)
-            .where(Item.id == item.id, Item.version == version, Item.is_open.is_(True),
-                   Item.claimed_by == actor.id, Item.claim_expires_at > now)
-            .values(version=Item.version + 1, updated_at=now, **values)
-            .execution_options(synchronize_session=False))
+    stmt = (
+        update(Item)
+        .where(
+            Item.id == item.id,
+            Item.version == version,
+            Item.is_open.is_(True),
+            Item.claimed_by == actor.id,
+            Item.claim_expires_at > now,
+        )
+        .values(version=Item.version + 1, updated_at=now, **values)
+        .execution_options(synchronize_session=False)
+    )
     if "claimed_by" not in values:
         stmt = stmt.values(claim_expires_at=now + timedelta(seconds=ttl_s))
-    if db.execute(stmt).rowcount != 1:
+    if _rowcount(db.execute(stmt)) != 1:
         raise _diagnose(db, item.id, actor, version, now)
 
 
@@ -110,40 +132,77 @@ def claim(db: Session, item_id: int, actor: Actor, *, ttl_s: int, now: datetime 
     now = now or datetime.now(UTC)
     result = db.execute(
         update(Item)
-        .where(Item.id == item_id, Item.is_open.is_(True),
-               or_(Item.claimed_by.is_(None), Item.claimed_by == actor.id, Item.claim_expires_at <= now))
+        .where(
+            Item.id == item_id,
+            Item.is_open.is_(True),
+            or_(Item.claimed_by.is_(None), Item.claimed_by == actor.id, Item.claim_expires_at <= now),
+        )
         .values(claimed_by=actor.id, claim_expires_at=now + timedelta(seconds=ttl_s))
-        .execution_options(synchronize_session=False))
-    if result.rowcount != 1:
+        .execution_options(synchronize_session=False)
+    )
+    if _rowcount(result) != 1:
         raise _diagnose(db, item_id, actor, None, now)
     item = _get(db, item_id)
-    audit.append(db, actor=actor.username, action="claim", item_id=item.id, document_id=item.document_id,
-                 correlation_id=item.correlation_id, after={"claim_expires_at": item.claim_expires_at}, at=now)
+    audit.append(
+        db,
+        actor=actor.username,
+        action="claim",
+        item_id=item.id,
+        document_id=item.document_id,
+        correlation_id=item.correlation_id,
+        after={"claim_expires_at": item.claim_expires_at},
+        at=now,
+    )
     return item
 
 
 def release(db: Session, item_id: int, actor: Actor, now: datetime | None = None) -> None:
     now = now or datetime.now(UTC)
-    result = db.execute(update(Item).where(Item.id == item_id, Item.claimed_by == actor.id)
-                        .values(claimed_by=None, claim_expires_at=None)
-                        .execution_options(synchronize_session=False))
-    if result.rowcount != 1:
+    result = db.execute(
+        update(Item)
+        .where(Item.id == item_id, Item.claimed_by == actor.id)
+        .values(claimed_by=None, claim_expires_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    if _rowcount(result) != 1:
         raise Conflict("You do not hold a claim on this item.")
     item = _get(db, item_id)
-    audit.append(db, actor=actor.username, action="release", item_id=item.id, document_id=item.document_id,
-                 correlation_id=item.correlation_id, at=now)
+    audit.append(
+        db,
+        actor=actor.username,
+        action="release",
+        item_id=item.id,
+        document_id=item.document_id,
+        correlation_id=item.correlation_id,
+        at=now,
+    )
 
 
 def view(db: Session, item_id: int, actor: Actor, now: datetime | None = None) -> Item:
     """Load an item for display and record the view in the audit trail."""
     item = _get(db, item_id)
-    audit.append(db, actor=actor.username, action="view", item_id=item.id, document_id=item.document_id,
-                 correlation_id=item.correlation_id, at=now)
+    audit.append(
+        db,
+        actor=actor.username,
+        action="view",
+        item_id=item.id,
+        document_id=item.document_id,
+        correlation_id=item.correlation_id,
+        at=now,
+    )
     return item
 
 
-def edit(db: Session, item_id: int, actor: Actor, version: int, values: dict[str, str], *, ttl_s: int,
-         now: datetime | None = None) -> list[Correction]:
+def edit(
+    db: Session,
+    item_id: int,
+    actor: Actor,
+    version: int,
+    values: dict[str, str],
+    *,
+    ttl_s: int,
+    now: datetime | None = None,
+) -> list[Correction]:
     """Validate and apply field corrections; all or nothing. Returns the corrections that changed."""
     now = now or datetime.now(UTC)
     item = _get(db, item_id)
@@ -152,7 +211,9 @@ def edit(db: Session, item_id: int, actor: Actor, version: int, values: dict[str
     editable = EDITABLE_FIELDS.get(item.kind, ())
     unknown = sorted(set(values) - set(editable))
     if unknown:
-        raise Invalid(f"These fields cannot be edited for a {item.kind}: {', '.join(u[:40] for u in unknown[:5])}.")
+        raise Invalid(
+            f"These fields cannot be edited for a {item.kind}: {', '.join(u[:40] for u in unknown[:5])}."
+        )
     current = corrections_of(item)
     errors: dict[str, str] = {}
     changed: list[Correction] = []
@@ -168,8 +229,15 @@ def edit(db: Session, item_id: int, actor: Actor, version: int, values: dict[str
         if value == effective:
             continue
         prov = field.provenance[0] if field and field.provenance else None
-        changed.append(Correction(field=name, before=machine, after=value,
-                                  source_text=prov.source_text if prov else None, page=prov.page if prov else None))
+        changed.append(
+            Correction(
+                field=name,
+                before=machine,
+                after=value,
+                source_text=prov.source_text if prov else None,
+                page=prov.page if prov else None,
+            )
+        )
     if errors:
         raise Invalid("Some values are not valid; nothing was saved.", field_errors=errors)
     if not changed:
@@ -180,27 +248,47 @@ def edit(db: Session, item_id: int, actor: Actor, version: int, values: dict[str
             merged.pop(c.field, None)  # back to the machine's value: no correction
         else:
             merged[c.field] = c
-    updates: dict[str, Any] = {"corrections": json.dumps({k: v.model_dump(mode="json") for k, v in merged.items()})}
+    updates: dict[str, Any] = {
+        "corrections": json.dumps({k: v.model_dump(mode="json") for k, v in merged.items()})
+    }
     if item.state == State.AWAITING_SECOND:  # the approved content changed: the first approval lapses
         updates.update(state=State.OPEN, first_approval=None, first_approver_id=None)
     if "total" in merged or "total" in current:
-        total = merged["total"].after if "total" in merged else (doc.fields["total"].value if "total" in doc.fields
-                                                                 else None)
+        total = (
+            merged["total"].after
+            if "total" in merged
+            else (doc.fields["total"].value if "total" in doc.fields else None)
+        )
         try:
             amount: Decimal | None = Decimal(total) if total else None
         except ArithmeticError:
             amount = None
-        updates.update(amount=amount, amount_key=amount if amount is not None and amount >= 0 else Decimal(-1))
+        updates.update(
+            amount=amount, amount_key=amount if amount is not None and amount >= 0 else Decimal(-1)
+        )
     _guarded_update(db, item, actor, version, now, ttl_s, updates)
-    audit.append(db, actor=actor.username, action="edit", item_id=item.id, document_id=item.document_id,
-                 correlation_id=item.correlation_id,
-                 before={c.field: (current[c.field].after if c.field in current else c.before) for c in changed},
-                 after={c.field: c.after for c in changed},
-                 at=now)
+    audit.append(
+        db,
+        actor=actor.username,
+        action="edit",
+        item_id=item.id,
+        document_id=item.document_id,
+        correlation_id=item.correlation_id,
+        before={c.field: (current[c.field].after if c.field in current else c.before) for c in changed},
+        after={c.field: c.after for c in changed},
+        at=now,
+    )
     if item.state == State.AWAITING_SECOND:
-        audit.append(db, actor=actor.username, action="approval_lapsed", item_id=item.id,
-                     document_id=item.document_id, correlation_id=item.correlation_id,
-                     before={"first_approval": json.loads(item.first_approval or "null")}, at=now)
+        audit.append(
+            db,
+            actor=actor.username,
+            action="approval_lapsed",
+            item_id=item.id,
+            document_id=item.document_id,
+            correlation_id=item.correlation_id,
+            before={"first_approval": json.loads(item.first_approval or "null")},
+            at=now,
+        )
     return changed
 
 
@@ -213,8 +301,16 @@ def add_comment(db: Session, item_id: int, actor: Actor, body: str, now: datetim
         raise Invalid(f"Comments are limited to {MAX_COMMENT} characters.")
     item = _get(db, item_id)
     db.add(Comment(item_id=item.id, user_id=actor.id, body=text, created_at=now))
-    audit.append(db, actor=actor.username, action="comment", item_id=item.id, document_id=item.document_id,
-                 correlation_id=item.correlation_id, after={"comment": text}, at=now)
+    audit.append(
+        db,
+        actor=actor.username,
+        action="comment",
+        item_id=item.id,
+        document_id=item.document_id,
+        correlation_id=item.correlation_id,
+        after={"comment": text},
+        at=now,
+    )
 
 
 def _status(env: Envelope[Any], state: str, detail: str, next_topic: str) -> Emit:
@@ -222,8 +318,17 @@ def _status(env: Envelope[Any], state: str, detail: str, next_topic: str) -> Emi
     return Emit(STATUS, env.follow(STATUS, payload, PRODUCER, discriminator=state))
 
 
-def approve(db: Session, item_id: int, actor: Actor, version: int, comment: str, *, threshold: Decimal,
-            ttl_s: int, now: datetime | None = None) -> str:
+def approve(
+    db: Session,
+    item_id: int,
+    actor: Actor,
+    version: int,
+    comment: str,
+    *,
+    threshold: Decimal,
+    ttl_s: int,
+    now: datetime | None = None,
+) -> str:
     """First or final approval. Returns 'awaiting_second' or 'approved'."""
     now = now or datetime.now(UTC)
     comment = comment.strip()
@@ -241,12 +346,31 @@ def approve(db: Session, item_id: int, actor: Actor, version: int, comment: str,
             raise Denied("You gave the first approval; a different approver must give the second.")
         approvals = [Approval.model_validate_json(item.first_approval or "{}"), mine]
     elif reasons:
-        _guarded_update(db, item, actor, version, now, ttl_s, {
-            "state": State.AWAITING_SECOND, "first_approval": mine.model_dump_json(),
-            "first_approver_id": actor.id, "claimed_by": None, "claim_expires_at": None})
-        audit.append(db, actor=actor.username, action="approve_first", item_id=item.id,
-                     document_id=item.document_id, correlation_id=item.correlation_id,
-                     after={"comment": comment, "dual_control": reasons}, at=now)
+        _guarded_update(
+            db,
+            item,
+            actor,
+            version,
+            now,
+            ttl_s,
+            {
+                "state": State.AWAITING_SECOND,
+                "first_approval": mine.model_dump_json(),
+                "first_approver_id": actor.id,
+                "claimed_by": None,
+                "claim_expires_at": None,
+            },
+        )
+        audit.append(
+            db,
+            actor=actor.username,
+            action="approve_first",
+            item_id=item.id,
+            document_id=item.document_id,
+            correlation_id=item.correlation_id,
+            after={"comment": comment, "dual_control": reasons},
+            at=now,
+        )
         return State.AWAITING_SECOND
     else:
         approvals = [mine]
@@ -255,25 +379,71 @@ def approve(db: Session, item_id: int, actor: Actor, version: int, comment: str,
         payload = build_approved(doc, env.payload, approvals, corrections, item.document_version)
     except PayloadError as exc:
         raise Invalid(f"Cannot approve: {exc}. Correct the field first.") from None
-    _guarded_update(db, item, actor, version, now, ttl_s, {
-        "state": State.APPROVED, "is_open": False, "closed_at": now, "claimed_by": None, "claim_expires_at": None})
+    _guarded_update(
+        db,
+        item,
+        actor,
+        version,
+        now,
+        ttl_s,
+        {
+            "state": State.APPROVED,
+            "is_open": False,
+            "closed_at": now,
+            "claimed_by": None,
+            "claim_expires_at": None,
+        },
+    )
     counts.bump(db, item.primary_reason, -1)
     discr = f"v{item.document_version}"
-    outbox.add(db, [
-        Emit(APPROVED, env.follow(APPROVED, payload, PRODUCER, discriminator=discr)),
-        Emit(FEEDBACK, env.follow(FEEDBACK, build_feedback(doc, list(corrections.values()), reviewer=actor.username,
-                                                           at=now, outcome="approved"), PRODUCER, discriminator=discr)),
-        _status(env, "approved", f"approved by {', '.join(a.by for a in approvals)}", APPROVED),
-    ], now)
-    audit.append(db, actor=actor.username, action="approve", item_id=item.id, document_id=item.document_id,
-                 correlation_id=item.correlation_id, before={"state": item.state},
-                 after={"state": State.APPROVED, "approvals": [a.by for a in approvals], "comment": comment,
-                        "corrections": {k: v.after for k, v in corrections.items()}}, at=now)
+    outbox.add(
+        db,
+        [
+            Emit(APPROVED, env.follow(APPROVED, payload, PRODUCER, discriminator=discr)),
+            Emit(
+                FEEDBACK,
+                env.follow(
+                    FEEDBACK,
+                    build_feedback(
+                        doc, list(corrections.values()), reviewer=actor.username, at=now, outcome="approved"
+                    ),
+                    PRODUCER,
+                    discriminator=discr,
+                ),
+            ),
+            _status(env, "approved", f"approved by {', '.join(a.by for a in approvals)}", APPROVED),
+        ],
+        now,
+    )
+    audit.append(
+        db,
+        actor=actor.username,
+        action="approve",
+        item_id=item.id,
+        document_id=item.document_id,
+        correlation_id=item.correlation_id,
+        before={"state": item.state},
+        after={
+            "state": State.APPROVED,
+            "approvals": [a.by for a in approvals],
+            "comment": comment,
+            "corrections": {k: v.after for k, v in corrections.items()},
+        },
+        at=now,
+    )
     return State.APPROVED
 
 
-def reject(db: Session, item_id: int, actor: Actor, version: int, reason: str, *, ttl_s: int,
-           now: datetime | None = None) -> None:
+def reject(
+    db: Session,
+    item_id: int,
+    actor: Actor,
+    version: int,
+    reason: str,
+    *,
+    ttl_s: int,
+    now: datetime | None = None,
+) -> None:
     now = now or datetime.now(UTC)
     reason = reason.strip()
     if not reason:
@@ -283,24 +453,69 @@ def reject(db: Session, item_id: int, actor: Actor, version: int, reason: str, *
     item = _get(db, item_id)
     env = decision_of(item)
     corrections = corrections_of(item)
-    _guarded_update(db, item, actor, version, now, ttl_s, {
-        "state": State.REJECTED, "is_open": False, "closed_at": now, "claimed_by": None, "claim_expires_at": None})
+    _guarded_update(
+        db,
+        item,
+        actor,
+        version,
+        now,
+        ttl_s,
+        {
+            "state": State.REJECTED,
+            "is_open": False,
+            "closed_at": now,
+            "claimed_by": None,
+            "claim_expires_at": None,
+        },
+    )
     counts.bump(db, item.primary_reason, -1)
     doc = env.payload.document
     discr = f"v{item.document_version}"
-    outbox.add(db, [
-        Emit(REJECTED, env.follow(REJECTED, build_rejection(env.payload, reason=reason, by=actor.username, at=now),
-                                  PRODUCER, discriminator=discr)),
-        Emit(FEEDBACK, env.follow(FEEDBACK, build_feedback(doc, list(corrections.values()), reviewer=actor.username,
-                                                           at=now, outcome="rejected"), PRODUCER, discriminator=discr)),
-        _status(env, "rejected", f"rejected by {actor.username}", REJECTED),
-    ], now)
-    audit.append(db, actor=actor.username, action="reject", item_id=item.id, document_id=item.document_id,
-                 correlation_id=item.correlation_id, before={"state": item.state},
-                 after={"state": State.REJECTED, "reason": reason}, at=now)
+    outbox.add(
+        db,
+        [
+            Emit(
+                REJECTED,
+                env.follow(
+                    REJECTED,
+                    build_rejection(env.payload, reason=reason, by=actor.username, at=now),
+                    PRODUCER,
+                    discriminator=discr,
+                ),
+            ),
+            Emit(
+                FEEDBACK,
+                env.follow(
+                    FEEDBACK,
+                    build_feedback(
+                        doc, list(corrections.values()), reviewer=actor.username, at=now, outcome="rejected"
+                    ),
+                    PRODUCER,
+                    discriminator=discr,
+                ),
+            ),
+            _status(env, "rejected", f"rejected by {actor.username}", REJECTED),
+        ],
+        now,
+    )
+    audit.append(
+        db,
+        actor=actor.username,
+        action="reject",
+        item_id=item.id,
+        document_id=item.document_id,
+        correlation_id=item.correlation_id,
+        before={"state": item.state},
+        after={"state": State.REJECTED, "reason": reason},
+        at=now,
+    )
 
 
 def comments_of(db: Session, item_id: int) -> list[tuple[Comment, str]]:
-    rows = db.execute(select(Comment, User.username).join(User, User.id == Comment.user_id)
-                      .where(Comment.item_id == item_id).order_by(Comment.id)).all()
+    rows = db.execute(
+        select(Comment, User.username)
+        .join(User, User.id == Comment.user_id)
+        .where(Comment.item_id == item_id)
+        .order_by(Comment.id)
+    ).all()
     return [(c, u) for c, u in rows]

@@ -19,6 +19,7 @@ from pipeline.review.approval import PayloadError, build_approved, build_rejecti
 from pipeline.review.intake import enqueue
 from pipeline.review.store import open_store
 from pipeline.runtime import Emit, PermanentError, StageSpec, TransientError
+from pipeline.runtime.stage import Handler
 from pipeline.topics import APPROVED, DECIDED, REJECTED, STATUS
 
 STAGE_NAME = "review-intake"
@@ -30,7 +31,7 @@ def _status(env: Envelope[Any], producer: Producer, state: str, detail: str, nex
     return Emit(STATUS, env.follow(STATUS, payload, producer, discriminator=state))
 
 
-def make_handler(sessions: sessionmaker[Session], sla_hours: float, producer: Producer):  # type: ignore[no-untyped-def]
+def make_handler(sessions: sessionmaker[Session], sla_hours: float, producer: Producer) -> Handler:
     def handle(env: Envelope[Any]) -> Sequence[Emit]:
         decision: Decision = env.payload
         doc = decision.document
@@ -40,14 +41,18 @@ def make_handler(sessions: sessionmaker[Session], sla_hours: float, producer: Pr
                 payload = build_approved(doc, decision, [system], (), 1)
             except PayloadError as exc:
                 raise PermanentError(f"cannot build ERP payload: {exc}") from None
-            return [Emit(APPROVED, env.follow(APPROVED, payload, producer)),
-                    _status(env, producer, "approved", "straight-through", APPROVED)]
+            return [
+                Emit(APPROVED, env.follow(APPROVED, payload, producer)),
+                _status(env, producer, "approved", "straight-through", APPROVED),
+            ]
         if decision.outcome == Outcome.rejected:
             failed = failed_rules(decision)
             reason = "; ".join(r.message for r in failed)[:2000] or "rejected by policy"
-            payload = build_rejection(decision, reason=reason, by="system", at=env.created_at)
-            return [Emit(REJECTED, env.follow(REJECTED, payload, producer)),
-                    _status(env, producer, "rejected", ",".join(r.rule_id for r in failed)[:400], REJECTED)]
+            rejection = build_rejection(decision, reason=reason, by="system", at=env.created_at)
+            return [
+                Emit(REJECTED, env.follow(REJECTED, rejection, producer)),
+                _status(env, producer, "rejected", ",".join(r.rule_id for r in failed)[:400], REJECTED),
+            ]
         try:
             with sessions.begin() as db:
                 item_id, created = enqueue(db, env, sla_hours=sla_hours)
@@ -64,7 +69,10 @@ def make_handler(sessions: sessionmaker[Session], sla_hours: float, producer: Pr
 def build_stage(settings: Settings) -> StageSpec:
     _, sessions = open_store(settings)
     spec = StageSpec(
-        name=STAGE_NAME, version=STAGE_VERSION, input_topic=DECIDED, input_model=Decision,
+        name=STAGE_NAME,
+        version=STAGE_VERSION,
+        input_topic=DECIDED,
+        input_model=Decision,
         handler=lambda env: [],  # replaced below once the producer identity exists
         description="Routes gate decisions: straight-through approvals, rejections, exception queue.",
         output_topics=(APPROVED, REJECTED, STATUS),

@@ -22,16 +22,35 @@ MAX_AMOUNT = Decimal("1e13")
 
 # value_type per known header field (COMMON.md field names); unknown names are text.
 FIELD_TYPES: dict[str, str] = {
-    "date": "date", "invoice_date": "date", "due_date": "date",
-    "total": "amount", "tax": "amount", "subtotal": "amount",
-    "currency": "currency", "vendor_tax_id": "tax_id", "iban": "iban", "po_number": "po_number",
+    "date": "date",
+    "invoice_date": "date",
+    "due_date": "date",
+    "total": "amount",
+    "tax": "amount",
+    "subtotal": "amount",
+    "currency": "currency",
+    "vendor_tax_id": "tax_id",
+    "iban": "iban",
+    "po_number": "po_number",
     "change_number": "po_number",
 }
 
 EDITABLE_FIELDS: dict[str, tuple[str, ...]] = {
     "receipt": ("merchant", "merchant_address", "date", "total", "tax", "currency"),
-    "invoice": ("vendor", "vendor_tax_id", "invoice_number", "invoice_date", "due_date", "po_number",
-                "currency", "subtotal", "tax", "total", "iban", "buyer"),
+    "invoice": (
+        "vendor",
+        "vendor_tax_id",
+        "invoice_number",
+        "invoice_date",
+        "due_date",
+        "po_number",
+        "currency",
+        "subtotal",
+        "tax",
+        "total",
+        "iban",
+        "buyer",
+    ),
     "po_change": ("po_number", "change_number"),
 }
 
@@ -89,7 +108,9 @@ def _amount(raw: str) -> str:
     exponent = value.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -4:
         raise FieldValidationError("has more than 4 decimals")
-    return str(value.quantize(Decimal("0.01"))) if isinstance(exponent, int) and exponent >= -2 else str(value)
+    return (
+        str(value.quantize(Decimal("0.01"))) if isinstance(exponent, int) and exponent >= -2 else str(value)
+    )
 
 
 def _currency(raw: str) -> str:
@@ -122,8 +143,15 @@ def _po(raw: str) -> str:
     return code
 
 
-_VALIDATORS = {"date": _date, "amount": _amount, "currency": _currency, "iban": _iban, "tax_id": _tax_id,
-               "po_number": _po, "text": _text}
+_VALIDATORS = {
+    "date": _date,
+    "amount": _amount,
+    "currency": _currency,
+    "iban": _iban,
+    "tax_id": _tax_id,
+    "po_number": _po,
+    "text": _text,
+}
 
 
 def field_type(name: str) -> str:

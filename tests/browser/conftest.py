@@ -45,17 +45,24 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
             add_user(db, name, PASSWORD, role, name.capitalize())
         for key, failed, invoice in (
             ("simple", ("low_confidence",), demo.DemoInvoice(total="999.90")),
-            ("dual", ("iban_changed",), demo.DemoInvoice(vendor="Globex Industrial BV", total="48250.00",
-                                                         invoice_number="GX-88812")),
-            ("audited", ("po_unmatched", "vendor_unknown"), demo.DemoInvoice(vendor="Initech Ltd",
-                                                                              po_number="PO-0000")),
+            (
+                "dual",
+                ("iban_changed",),
+                demo.DemoInvoice(vendor="Globex Industrial BV", total="48250.00", invoice_number="GX-88812"),
+            ),
+            (
+                "audited",
+                ("po_unmatched", "vendor_unknown"),
+                demo.DemoInvoice(vendor="Initech Ltd", po_number="PO-0000"),
+            ),
         ):
             blob, boxes = demo.store_invoice(blobs, invoice)
             doc = demo.normalized_document(invoice, blob, boxes, {"total": 0.62})
             items[key], _ = enqueue(db, demo.decision_envelope(doc, list(failed), salt=key), sla_hours=48)
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, engine), host="127.0.0.1", port=port,
-                                           log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings, engine), host="127.0.0.1", port=port, log_level="warning")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -77,9 +84,18 @@ def browser() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
+        b = pw.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
         try:
             yield b
         finally:

@@ -23,8 +23,10 @@ from pipeline.review.web.guard import Ctx, SignInRequired
 HERE = Path(__file__).parent
 TOO_LARGE_FLAG = "docpipe.body_too_large"
 SECURITY_HEADERS = {
-    "Content-Security-Policy": ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
-                                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"),
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+    ),
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
@@ -63,11 +65,21 @@ class BodyLimit:
         await self.app(scope, limited_receive, send)
 
     async def _refuse(self, send: Send) -> None:
-        body = (b"<!doctype html><title>Too large</title><h1>Request too large</h1>"
-                b"<p>The form you sent is larger than this site accepts; nothing was changed.</p>")
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"text/html; charset=utf-8"),
-                                (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})
+        body = (
+            b"<!doctype html><title>Too large</title><h1>Request too large</h1>"
+            b"<p>The form you sent is larger than this site accepts; nothing was changed.</p>"
+        )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"text/html; charset=utf-8"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 
@@ -94,14 +106,24 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     async def headers_and_cookie(request: Request, call_next: Any) -> Response:
         response: Response = await call_next(request)
         for k, v in SECURITY_HEADERS.items():
-            if k == "Cache-Control" and request.url.path.startswith(("/static/", "/items/")) \
-                    and "cache-control" in response.headers:
+            if (
+                k == "Cache-Control"
+                and request.url.path.startswith(("/static/", "/items/"))
+                and "cache-control" in response.headers
+            ):
                 continue
             response.headers.setdefault(k, v)
         ctx: Ctx | None = getattr(request.state, "ctx", None)
         if ctx is not None and ctx.set_cookie is not None:
-            response.set_cookie(COOKIE, ctx.set_cookie, max_age=settings.review_session_ttl_s, httponly=True,
-                                samesite="strict", secure=settings.review_cookie_secure, path="/")
+            response.set_cookie(
+                COOKIE,
+                ctx.set_cookie,
+                max_age=settings.review_session_ttl_s,
+                httponly=True,
+                samesite="strict",
+                secure=settings.review_cookie_secure,
+                path="/",
+            )
         return response
 
     @app.exception_handler(SignInRequired)
@@ -120,8 +142,13 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         messages = {404: "There is no such page.", 405: "This page does not accept that kind of request."}
-        return render(request, "error.html", exc.status_code, title=f"Error {exc.status_code}",
-                      message=messages.get(exc.status_code, "The request could not be handled."))
+        return render(
+            request,
+            "error.html",
+            exc.status_code,
+            title=f"Error {exc.status_code}",
+            message=messages.get(exc.status_code, "The request could not be handled."),
+        )
 
     from pipeline.review.web import routes
 

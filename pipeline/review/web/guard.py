@@ -63,8 +63,12 @@ async def _read_form(request: Request) -> dict[str, str]:
         raise
     except Exception:
         if request.scope.get("docpipe.body_too_large"):
-            raise TooLarge("The form you sent is larger than this site accepts; nothing was changed.") from None
-        raise Invalid("The form could not be read (malformed, too many fields, or contains a file).") from None
+            raise TooLarge(
+                "The form you sent is larger than this site accepts; nothing was changed."
+            ) from None
+        raise Invalid(
+            "The form could not be read (malformed, too many fields, or contains a file)."
+        ) from None
     out: dict[str, str] = {}
     for key, value in form.multi_items():
         if not isinstance(value, str):
@@ -98,23 +102,34 @@ class Require:
             if ctx.actor is None:
                 raise SignInRequired("Please sign in.")
             if not ctx.actor.can(self.permission):
-                raise Denied(f"Your role ({', '.join(sorted(ctx.actor.roles))}) does not allow this "
-                             f"({self.permission.value}).")
+                raise Denied(
+                    f"Your role ({', '.join(sorted(ctx.actor.roles))}) does not allow this "
+                    f"({self.permission.value})."
+                )
         if request.method == "POST":
             ctx.form = await _read_form(request)
             if not csrf_ok(ctx.session, ctx.form.get("csrf")):
-                raise Denied("The form expired or did not come from this site (CSRF check failed). "
-                             "Reload the page and try again.")
+                raise Denied(
+                    "The form expired or did not come from this site (CSRF check failed). "
+                    "Reload the page and try again."
+                )
         return ctx
 
 
-def guarded_route(app: FastAPI, method: str, path: str, perm: Perm | None, **kwargs: Any
-                  ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def guarded_route(
+    app: FastAPI, method: str, path: str, perm: Perm | None, **kwargs: Any
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a handler with its permission; the guard runs before the handler, always."""
 
     def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
-        app.add_api_route(path, fn, methods=[method], dependencies=[Depends(Require(perm))],
-                          include_in_schema=False, **kwargs)
+        app.add_api_route(
+            path,
+            fn,
+            methods=[method],
+            dependencies=[Depends(Require(perm))],
+            include_in_schema=False,
+            **kwargs,
+        )
         return fn
 
     return deco

@@ -47,8 +47,10 @@ def geometry(data: bytes, media_type: str, pdf_dpi: float) -> list[PageGeometry]
                 pdf.close()
         if media_type.startswith("image/"):
             with Image.open(io.BytesIO(data)) as img:
-                return [PageGeometry(i, float(frame.width), float(frame.height))
-                        for i, frame in enumerate(ImageSequence.Iterator(img))]
+                return [
+                    PageGeometry(i, float(frame.width), float(frame.height))
+                    for i, frame in enumerate(ImageSequence.Iterator(img))
+                ]
     except (pdfium.PdfiumError, OSError, Image.DecompressionBombError) as exc:
         raise PageError(f"document cannot be opened ({exc.__class__.__name__})") from None
     raise PageError(f"no preview for {media_type[:60]}")

@@ -85,7 +85,10 @@ def test_dual_control_and_outbox_on_postgres(pg_sessions: sessionmaker[Session])
         with pg_sessions.begin() as db:
             version = service.claim(db, item_id, actor, ttl_s=600).version
         with pg_sessions.begin() as db:
-            assert service.approve(db, item_id, actor, version, "", threshold=Decimal("10000"), ttl_s=600) == expect
+            assert (
+                service.approve(db, item_id, actor, version, "", threshold=Decimal("10000"), ttl_s=600)
+                == expect
+            )
     with pg_sessions() as db:
         assert db.scalar(select(func.count()).select_from(OutboxEvent)) == 3
         assert queue.reason_counts(db) == []
@@ -94,8 +97,16 @@ def test_dual_control_and_outbox_on_postgres(pg_sessions: sessionmaker[Session])
 def test_keyset_pages_visit_every_open_item_once(pg_sessions: sessionmaker[Session]) -> None:
     with pg_sessions.begin() as db:
         for i in range(37):
-            enqueue(db, _env(i, ("po_unmatched",) if i % 3 else ("low_confidence",), total=f"{i % 7}.00",
-                             vendor=f"Vendor {i % 4}"), sla_hours=48)
+            enqueue(
+                db,
+                _env(
+                    i,
+                    ("po_unmatched",) if i % 3 else ("low_confidence",),
+                    total=f"{i % 7}.00",
+                    vendor=f"Vendor {i % 4}",
+                ),
+                sla_hours=48,
+            )
     for sort in queue.SORTS:
         for desc in (False, True):
             seen: list[int] = []

@@ -33,8 +33,9 @@ def _approve_one(env: Pipeline) -> str:
     with sessions.begin() as db:
         actor = service.Actor.of(add_user(db, "ann", "correct horse battery", "reviewer"))
         inv = demo.DemoInvoice()
-        envelope = demo.decision_envelope(demo.normalized_document(inv, demo.synthetic_blob(9), {}),
-                                          ["low_confidence"])
+        envelope = demo.decision_envelope(
+            demo.normalized_document(inv, demo.synthetic_blob(9), {}), ["low_confidence"]
+        )
         item_id, _ = enqueue(db, envelope, sla_hours=48)
     with sessions.begin() as db:
         version = service.claim(db, item_id, actor, ttl_s=600).version
@@ -51,8 +52,10 @@ def _published(env: Pipeline, topic: str) -> list[str]:
     settings = env.settings()
     for attempt in range(20):  # fresh topics may briefly answer NOT_LEADER while leadership settles
         try:
-            return [json.loads(m.value())["event_id"]
-                    for m in read_topic(settings, settings.topic(topic), timeout_s=30)]
+            return [
+                json.loads(m.value())["event_id"]
+                for m in read_topic(settings, settings.topic(topic), timeout_s=30)
+            ]
         except KafkaException:
             if attempt == 19:
                 raise
@@ -79,7 +82,8 @@ def _relay(env: Pipeline, monkeypatch: pytest.MonkeyPatch, failpoint: str | None
 
 @pytest.mark.parametrize("failpoint", ["before_publish", "before_kafka_commit"])
 def test_relay_killed_before_the_kafka_commit_publishes_once_after_restart(
-        pipeline_env: Pipeline, monkeypatch: pytest.MonkeyPatch, failpoint: str) -> None:
+    pipeline_env: Pipeline, monkeypatch: pytest.MonkeyPatch, failpoint: str
+) -> None:
     event_id = _approve_one(pipeline_env)
     assert _relay(pipeline_env, monkeypatch, failpoint) == 86  # died abruptly at the failpoint
     assert _published(pipeline_env, APPROVED) == []  # nothing visible to read_committed consumers
@@ -93,7 +97,8 @@ def test_relay_killed_before_the_kafka_commit_publishes_once_after_restart(
 
 
 def test_relay_killed_after_the_kafka_commit_republishes_the_same_event_id(
-        pipeline_env: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
+    pipeline_env: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
     event_id = _approve_one(pipeline_env)
     assert _relay(pipeline_env, monkeypatch, "after_kafka_commit") == 86
     assert _pending(pipeline_env) == 3  # published but not marked

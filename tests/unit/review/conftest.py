@@ -88,8 +88,9 @@ def make_item(sessions: sessionmaker[Session], settings: Settings):  # type: ign
         if key not in rendered:  # rendering is the slow part; the same invoice is the same blob anyway
             rendered[key] = demo.store_invoice(blobs, inv)
         blob, boxes = rendered[key]
-        env = demo.decision_envelope(demo.normalized_document(inv, blob, boxes), list(failed),
-                                     salt=str(next(counter)))
+        env = demo.decision_envelope(
+            demo.normalized_document(inv, blob, boxes), list(failed), salt=str(next(counter))
+        )
         with sessions.begin() as db:
             item_id, _ = enqueue(db, env, sla_hours=48)
         return item_id, env
@@ -121,8 +122,9 @@ def client_for(app):  # type: ignore[no-untyped-def]
         client = TestClient(app, follow_redirects=False)
         if username is not None:
             token = csrf_of(client.get("/login").text)
-            r = client.post("/login", data={"csrf": token, "username": username, "password": PASSWORD,
-                                            "next": "/queue"})
+            r = client.post(
+                "/login", data={"csrf": token, "username": username, "password": PASSWORD, "next": "/queue"}
+            )
             assert r.status_code == 303, r.text
         return client
 

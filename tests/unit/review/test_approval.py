@@ -25,7 +25,9 @@ def test_straight_through_payload_maps_every_header_field() -> None:
     assert out.straight_through and out.document_version == 1
     assert out.vendor_id == "V-1001" and out.vendor_name == "Acme Office Supplies GmbH"
     assert out.invoice_number == "INV-2026-0042" and out.document_date == date(2026, 11, 2)
-    assert out.due_date == date(2026, 12, 2) and out.total == Decimal("999.60") and out.tax == Decimal("159.60")
+    assert (
+        out.due_date == date(2026, 12, 2) and out.total == Decimal("999.60") and out.tax == Decimal("159.60")
+    )
     assert out.currency == "EUR" and out.iban == "DE89370400440532013000" and out.po_number == "PO-7781"
     assert out.fields["buyer"] == "Docpipe Manufacturing Ltd" and len(out.line_items) == 2
     assert out.versions.policy == env.payload.policy and out.source == doc.blob
@@ -34,9 +36,13 @@ def test_straight_through_payload_maps_every_header_field() -> None:
 
 def test_corrections_win_and_mark_the_payload_as_human_approved() -> None:
     env = _env()
-    corr = [Correction(field="total", before="999.60", after="1000.60"),
-            Correction(field="vendor", before="Acme Office Supplies GmbH", after="ACME Supplies")]
-    out = build_approved(env.payload.document, env.payload, [Approval(by="ann", role="reviewer", at=AT)], corr, 2)
+    corr = [
+        Correction(field="total", before="999.60", after="1000.60"),
+        Correction(field="vendor", before="Acme Office Supplies GmbH", after="ACME Supplies"),
+    ]
+    out = build_approved(
+        env.payload.document, env.payload, [Approval(by="ann", role="reviewer", at=AT)], corr, 2
+    )
     assert out.total == Decimal("1000.60") and out.fields["total"] == "1000.60"
     assert out.vendor_name == "ACME Supplies" and not out.straight_through and out.document_version == 2
 
@@ -52,21 +58,30 @@ def test_rejection_and_feedback_payloads() -> None:
     env = _env(("duplicate_suspect", "low_confidence"))
     rej = build_rejection(env.payload, reason="duplicate", by="ann", at=AT)
     assert rej.rule_ids == ["duplicate_suspect", "low_confidence"] and rej.source == env.payload.document.blob
-    fb = build_feedback(env.payload.document, [Correction(field="total", before="1", after="2")], reviewer="ann",
-                        at=AT, outcome="approved")
+    fb = build_feedback(
+        env.payload.document,
+        [Correction(field="total", before="1", after="2")],
+        reviewer="ann",
+        at=AT,
+        outcome="approved",
+    )
     assert fb.corrections[0].after == "2" and fb.model == env.payload.document.model
 
 
-@pytest.mark.parametrize(("failed", "total", "corrections", "expect"), [
-    (("low_confidence",), "999.60", {}, []),
-    (("low_confidence",), "10000.01", {}, ["above the dual-control threshold"]),
-    (("low_confidence",), "999.60", {"total": "20000.00"}, ["above the dual-control threshold"]),
-    (("iban_changed",), "999.60", {}, ["rule iban_changed", "bank details"]),
-    (("low_confidence",), "999.60", {"iban": "DE02120300000000202051"}, ["bank details"]),
-    (("duplicate_suspect",), "999.60", {}, ["overrides failed rule duplicate_suspect"]),
-])
-def test_dual_control_reasons(failed: tuple[str, ...], total: str, corrections: dict[str, str],
-                              expect: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("failed", "total", "corrections", "expect"),
+    [
+        (("low_confidence",), "999.60", {}, []),
+        (("low_confidence",), "10000.01", {}, ["above the dual-control threshold"]),
+        (("low_confidence",), "999.60", {"total": "20000.00"}, ["above the dual-control threshold"]),
+        (("iban_changed",), "999.60", {}, ["rule iban_changed", "bank details"]),
+        (("low_confidence",), "999.60", {"iban": "DE02120300000000202051"}, ["bank details"]),
+        (("duplicate_suspect",), "999.60", {}, ["overrides failed rule duplicate_suspect"]),
+    ],
+)
+def test_dual_control_reasons(
+    failed: tuple[str, ...], total: str, corrections: dict[str, str], expect: list[str]
+) -> None:
     env = _env(failed, total=total)
     corr = {k: Correction(field=k, before=None, after=v) for k, v in corrections.items()}
     reasons = dual_control_reasons(env.payload, corr, Decimal("10000"))

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -10,8 +12,16 @@ from pipeline.review.models import AuditHead, AuditRecord
 def _fill(sessions: sessionmaker[Session], n: int = 5) -> None:
     for i in range(n):
         with sessions.begin() as db:
-            audit.append(db, actor=f"user{i}", action="edit", item_id=i, document_id="d" * 64,
-                         correlation_id="c", before={"total": str(i)}, after={"total": str(i + 1)})
+            audit.append(
+                db,
+                actor=f"user{i}",
+                action="edit",
+                item_id=i,
+                document_id="d" * 64,
+                correlation_id="c",
+                before={"total": str(i)},
+                after={"total": str(i + 1)},
+            )
 
 
 def _verify(sessions: sessionmaker[Session], anchor: tuple[int, str] | None = None) -> audit.VerifyResult:
@@ -26,7 +36,7 @@ def test_intact_chain_verifies_and_links_each_record_to_the_previous(sessions: s
     with sessions() as db:
         recs = db.query(AuditRecord).order_by(AuditRecord.seq).all()
     assert recs[0].prev_hash == audit.GENESIS
-    assert all(b.prev_hash == a.hash for a, b in zip(recs, recs[1:], strict=False))
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(recs))
 
 
 def test_changed_record_is_detected(sessions: sessionmaker[Session]) -> None:

@@ -42,9 +42,12 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/users"): row(SEE_OTHER, DENIED, DENIED, OK, DENIED),
     ("GET", "/static/{path}"): row(OK, OK, OK, OK, OK),  # CSS/JS only, no data
 }
-FORMS = {"/items/{item_id}/edit": {"version": "1", "f_total": "1.00"},
-         "/items/{item_id}/approve": {"version": "1"}, "/items/{item_id}/reject": {"version": "1", "reason": "x"},
-         "/items/{item_id}/comment": {"body": "hello"}}
+FORMS = {
+    "/items/{item_id}/edit": {"version": "1", "f_total": "1.00"},
+    "/items/{item_id}/approve": {"version": "1"},
+    "/items/{item_id}/reject": {"version": "1", "reason": "x"},
+    "/items/{item_id}/comment": {"body": "hello"},
+}
 PUBLIC = {("GET", "/healthz"), ("GET", "/login"), ("POST", "/login"), ("GET", "/static/{path}")}
 
 

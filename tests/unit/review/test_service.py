@@ -26,7 +26,9 @@ def _item(sessions: sessionmaker[Session], item_id: int) -> Item:
         return item
 
 
-def _claim(sessions: sessionmaker[Session], item_id: int, actor: service.Actor, now: datetime | None = None) -> int:
+def _claim(
+    sessions: sessionmaker[Session], item_id: int, actor: service.Actor, now: datetime | None = None
+) -> int:
     with sessions.begin() as db:
         return service.claim(db, item_id, actor, ttl_s=TTL, now=now).version
 
@@ -42,8 +44,10 @@ def test_two_reviewers_claiming_at_once_exactly_one_wins(sessions, actors, make_
         results = race_claims(sessions, item_id, [actors["reviewer"], actors["reviewer2"]])
         winners = [r for r in results if isinstance(r, str)]
         assert len(winners) == 1, results
-        assert _item(sessions, item_id).claimed_by == {"reviewer": actors["reviewer"].id,
-                                                       "reviewer2": actors["reviewer2"].id}[winners[0]]
+        assert (
+            _item(sessions, item_id).claimed_by
+            == {"reviewer": actors["reviewer"].id, "reviewer2": actors["reviewer2"].id}[winners[0]]
+        )
 
 
 def test_an_abandoned_claim_expires_and_can_be_taken(sessions, actors, make_item) -> None:  # type: ignore[no-untyped-def]
@@ -80,8 +84,14 @@ def test_invalid_values_save_nothing_and_name_each_field(sessions, actors, make_
     item_id, _ = make_item()
     version = _claim(sessions, item_id, actors["reviewer"])
     with pytest.raises(Invalid) as err, sessions.begin() as db:
-        service.edit(db, item_id, actors["reviewer"], version,
-                     {"total": "12.3.4", "invoice_date": "2026-13-01", "vendor": "ok"}, ttl_s=TTL)
+        service.edit(
+            db,
+            item_id,
+            actors["reviewer"],
+            version,
+            {"total": "12.3.4", "invoice_date": "2026-13-01", "vendor": "ok"},
+            ttl_s=TTL,
+        )
     assert set(err.value.field_errors) == {"total", "invoice_date"}
     assert _item(sessions, item_id).version == version
     with pytest.raises(Invalid, match="cannot be edited"), sessions.begin() as db:
@@ -94,15 +104,22 @@ def test_single_control_approval_writes_decision_and_events_together(sessions, a
     with sessions.begin() as db:
         service.edit(db, item_id, actors["reviewer"], version, {"total": "1,000.60"}, ttl_s=TTL)
     with sessions.begin() as db:
-        assert service.approve(db, item_id, actors["reviewer"], version + 1, "looks right", threshold=LIMIT,
-                               ttl_s=TTL) == State.APPROVED
+        assert (
+            service.approve(
+                db, item_id, actors["reviewer"], version + 1, "looks right", threshold=LIMIT, ttl_s=TTL
+            )
+            == State.APPROVED
+        )
     item = _item(sessions, item_id)
     assert item.state == State.APPROVED and not item.is_open and item.claimed_by is None
     events = _outbox(sessions)
     assert set(events) == {APPROVED, FEEDBACK, STATUS}
     approved = ApprovedDocument.model_validate(events[APPROVED].payload)
     assert approved.total == Decimal("1000.60") and [a.by for a in approved.approvals] == ["reviewer"]
-    assert events[APPROVED].causation_id == env.event_id and events[APPROVED].correlation_id == env.correlation_id
+    assert (
+        events[APPROVED].causation_id == env.event_id
+        and events[APPROVED].correlation_id == env.correlation_id
+    )
     feedback = Feedback.model_validate(events[FEEDBACK].payload)
     assert [(c.field, c.before, c.after) for c in feedback.corrections] == [("total", "999.60", "1000.60")]
     with sessions() as db:
@@ -113,8 +130,10 @@ def test_dual_control_needs_a_second_different_approver(sessions, actors, make_i
     item_id, _ = make_item(("low_confidence",), total="25000.00")
     version = _claim(sessions, item_id, actors["approver"])
     with sessions.begin() as db:
-        assert service.approve(db, item_id, actors["approver"], version, "", threshold=LIMIT,
-                               ttl_s=TTL) == State.AWAITING_SECOND
+        assert (
+            service.approve(db, item_id, actors["approver"], version, "", threshold=LIMIT, ttl_s=TTL)
+            == State.AWAITING_SECOND
+        )
     assert _outbox(sessions) == {}
     item = _item(sessions, item_id)
     assert item.state == State.AWAITING_SECOND and item.is_open and item.claimed_by is None
@@ -132,8 +151,10 @@ def test_dual_control_needs_a_second_different_approver(sessions, actors, make_i
         service.release(db, item_id, actors["reviewer"])
     version = _claim(sessions, item_id, actors["approver2"])
     with sessions.begin() as db:
-        assert service.approve(db, item_id, actors["approver2"], version, "ok", threshold=LIMIT,
-                               ttl_s=TTL) == State.APPROVED
+        assert (
+            service.approve(db, item_id, actors["approver2"], version, "ok", threshold=LIMIT, ttl_s=TTL)
+            == State.APPROVED
+        )
     approved = ApprovedDocument.model_validate(_outbox(sessions)[APPROVED].payload)
     assert [a.by for a in approved.approvals] == ["approver", "approver2"]
 
@@ -172,10 +193,18 @@ def test_every_action_is_in_the_audit_trail_with_before_and_after(sessions, acto
         service.edit(db, item_id, actors["reviewer"], version, {"total": "1.00"}, ttl_s=TTL)
         service.add_comment(db, item_id, actors["reviewer"], "checked with vendor")
     from pipeline.review.models import AuditRecord
+
     with sessions() as db:
-        recs = db.scalars(select(AuditRecord).where(AuditRecord.item_id == item_id).order_by(AuditRecord.seq)).all()
-    assert [(r.actor, r.action) for r in recs] == [("system", "enqueue"), ("auditor", "view"), ("reviewer", "claim"),
-                                                   ("reviewer", "edit"), ("reviewer", "comment")]
+        recs = db.scalars(
+            select(AuditRecord).where(AuditRecord.item_id == item_id).order_by(AuditRecord.seq)
+        ).all()
+    assert [(r.actor, r.action) for r in recs] == [
+        ("system", "enqueue"),
+        ("auditor", "view"),
+        ("reviewer", "claim"),
+        ("reviewer", "edit"),
+        ("reviewer", "comment"),
+    ]
     edit = recs[3]
     assert json.loads(edit.before) == {"total": "999.60"} and json.loads(edit.after) == {"total": "1.00"}
     assert all(r.correlation_id == env.correlation_id for r in recs)

@@ -15,7 +15,9 @@ from pipeline.topics import APPROVED, REJECTED, STATUS
 
 def _env(outcome: Outcome, failed: tuple[str, ...] = ("low_confidence",), salt: str = ""):  # type: ignore[no-untyped-def]
     inv = demo.DemoInvoice()
-    env = demo.decision_envelope(demo.normalized_document(inv, demo.synthetic_blob(3), {}), list(failed), salt=salt)
+    env = demo.decision_envelope(
+        demo.normalized_document(inv, demo.synthetic_blob(3), {}), list(failed), salt=salt
+    )
     env.payload.outcome = outcome
     return env
 
@@ -25,7 +27,9 @@ def test_auto_approved_goes_straight_to_erp_with_a_system_approval(settings: Set
     (approved,) = result.on(APPROVED)
     payload = ApprovedDocument.model_validate(approved.payload.model_dump())
     assert payload.straight_through and [a.by for a in payload.approvals] == ["system"]
-    assert [StageStatus.model_validate(s.payload.model_dump()).state for s in result.on(STATUS)] == ["approved"]
+    assert [StageStatus.model_validate(s.payload.model_dump()).state for s in result.on(STATUS)] == [
+        "approved"
+    ]
     assert not result.dead_letters
 
 
@@ -36,7 +40,9 @@ def test_rejected_goes_to_rejected_with_rule_ids(settings: Settings) -> None:
     assert payload.rule_ids == ["duplicate_suspect"] and payload.by == "system"
 
 
-def test_exception_is_queued_once_even_when_replayed(settings: Settings, sessions: sessionmaker[Session]) -> None:
+def test_exception_is_queued_once_even_when_replayed(
+    settings: Settings, sessions: sessionmaker[Session]
+) -> None:
     stage = build_stage(settings)
     env = _env(Outcome.exception, ("po_unmatched", "low_confidence"))
     first = LocalRunner(stage).run([env])
@@ -49,11 +55,15 @@ def test_exception_is_queued_once_even_when_replayed(settings: Settings, session
         assert db.scalar(select(func.count()).select_from(Item)) == 1
         item = db.scalars(select(Item)).one()
         assert item.primary_reason == "po_unmatched" and item.reason_codes == "po_unmatched|low_confidence"
-        assert db.scalar(select(func.count()).select_from(AuditRecord).where(AuditRecord.action == "enqueue")) == 1
+        assert (
+            db.scalar(select(func.count()).select_from(AuditRecord).where(AuditRecord.action == "enqueue"))
+            == 1
+        )
 
 
 def test_a_new_decision_for_the_same_document_is_a_new_item_with_a_higher_version(
-        settings: Settings, sessions: sessionmaker[Session]) -> None:
+    settings: Settings, sessions: sessionmaker[Session]
+) -> None:
     with sessions.begin() as db:
         a, created_a = enqueue(db, _env(Outcome.exception, salt="1"), sla_hours=48)
         b, created_b = enqueue(db, _env(Outcome.exception, salt="2"), sla_hours=48)

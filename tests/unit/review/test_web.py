@@ -29,7 +29,9 @@ def test_sign_in_flow_and_safe_redirects(client_for) -> None:  # type: ignore[no
     r = anon.get("/queue?sort=amount")
     assert r.status_code == 303 and r.headers["location"] == "/login?next=%2Fqueue%3Fsort%3Damount"
     csrf = csrf_of(anon.get("/login").text)
-    r = anon.post("/login", data={"csrf": csrf, "username": "reviewer", "password": PASSWORD, "next": "//evil.example"})
+    r = anon.post(
+        "/login", data={"csrf": csrf, "username": "reviewer", "password": PASSWORD, "next": "//evil.example"}
+    )
     assert r.status_code == 303 and r.headers["location"] == "/queue"  # no open redirect
     cookie = r.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=strict" in cookie
@@ -65,8 +67,11 @@ def test_oversized_post_is_refused_with_413(client_for, make_item, sessions) -> 
         for _ in range(40):
             yield b"y" * 4096
 
-    r = client.post(f"/items/{item_id}/comment", content=chunks(),
-                    headers={"content-type": "application/x-www-form-urlencoded"})
+    r = client.post(
+        f"/items/{item_id}/comment",
+        content=chunks(),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
     assert r.status_code == 413
     assert _item(sessions, item_id).version == 1
 
@@ -77,8 +82,11 @@ def test_file_upload_and_non_form_bodies_are_refused(client_for, make_item) -> N
     csrf = csrf_of(client.get("/queue").text)
     r = client.post(f"/items/{item_id}/comment", data={"csrf": csrf}, files={"body": ("x.txt", b"hello")})
     assert r.status_code == 400 and ("file" in r.text.lower())
-    r = client.post(f"/items/{item_id}/comment", content=json.dumps({"csrf": csrf, "body": "x"}),
-                    headers={"content-type": "application/json"})
+    r = client.post(
+        f"/items/{item_id}/comment",
+        content=json.dumps({"csrf": csrf, "body": "x"}),
+        headers={"content-type": "application/json"},
+    )
     assert r.status_code == 400 and "form posts only" in r.text
 
 
@@ -91,12 +99,16 @@ def test_malformed_version_is_a_clear_400_and_nothing_changes(client_for, make_i
     assert _item(sessions, item_id).corrections == "{}"
 
 
-def test_invalid_field_value_is_shown_next_to_the_field_and_kept_in_the_form(client_for, make_item, sessions) -> None:  # type: ignore[no-untyped-def]
+def test_invalid_field_value_is_shown_next_to_the_field_and_kept_in_the_form(
+    client_for, make_item, sessions
+) -> None:  # type: ignore[no-untyped-def]
     item_id, _ = make_item()
     client = client_for("reviewer")
     csrf = _claimed(client, item_id)
-    r = client.post(f"/items/{item_id}/edit", data={"csrf": csrf, "version": "1", "f_invoice_date": "31.02.2026",
-                                                      "f_total": "1000.00"})
+    r = client.post(
+        f"/items/{item_id}/edit",
+        data={"csrf": csrf, "version": "1", "f_invoice_date": "31.02.2026", "f_total": "1000.00"},
+    )
     assert r.status_code == 400 and "Invoice date is not a valid date" in r.text
     assert 'value="31.02.2026"' in r.text  # the reviewer's input is not lost
     assert _item(sessions, item_id).corrections == "{}"
@@ -106,8 +118,12 @@ def test_stale_edit_shows_a_message_and_keeps_the_other_change(client_for, make_
     item_id, _ = make_item()
     client = client_for("reviewer")
     csrf = _claimed(client, item_id)
-    assert client.post(f"/items/{item_id}/edit", data={"csrf": csrf, "version": "1", "f_total": "1000.00"}
-                       ).status_code == 303
+    assert (
+        client.post(
+            f"/items/{item_id}/edit", data={"csrf": csrf, "version": "1", "f_total": "1000.00"}
+        ).status_code
+        == 303
+    )
     r = client.post(f"/items/{item_id}/edit", data={"csrf": csrf, "version": "1", "f_total": "2000.00"})
     assert r.status_code == 409 and "Someone else changed this item" in r.text
     assert json.loads(_item(sessions, item_id).corrections)["total"]["after"] == "1000.00"
@@ -118,9 +134,13 @@ def test_expired_claim_gets_a_clear_message(client_for, make_item, sessions) -> 
     client = client_for("reviewer")
     csrf = _claimed(client, item_id)
     from datetime import UTC, datetime, timedelta
+
     with sessions.begin() as db:
-        db.execute(update(Item).where(Item.id == item_id)
-                   .values(claim_expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+        db.execute(
+            update(Item)
+            .where(Item.id == item_id)
+            .values(claim_expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
     r = client.post(f"/items/{item_id}/approve", data={"csrf": csrf, "version": "1"})
     assert r.status_code == 409 and "claim on this item expired" in r.text
     assert _item(sessions, item_id).state == "open"
@@ -164,7 +184,9 @@ def test_revoked_sessions_are_signed_out(client_for, sessions) -> None:  # type:
     client = client_for("reviewer")
     assert client.get("/queue").status_code == 200
     with sessions.begin() as db:
-        db.execute(update(User).where(User.username == "reviewer").values(session_version=User.session_version + 1))
+        db.execute(
+            update(User).where(User.username == "reviewer").values(session_version=User.session_version + 1)
+        )
     assert client.get("/queue").status_code == 303
 
 

@@ -68,22 +68,28 @@ def upgrade() -> None:
         sa.Column("closed_at", _ts()),
         sa.PrimaryKeyConstraint("id", name="pk_review_items"),
         sa.UniqueConstraint("document_id", "decision_event_id", name="uq_review_items_document_decision"),
-        sa.ForeignKeyConstraint(["claimed_by"], ["review_users.id"], name="fk_review_items_claimed_by_review_users"),
-        sa.ForeignKeyConstraint(["first_approver_id"], ["review_users.id"],
-                                name="fk_review_items_first_approver_id_review_users"),
+        sa.ForeignKeyConstraint(
+            ["claimed_by"], ["review_users.id"], name="fk_review_items_claimed_by_review_users"
+        ),
+        sa.ForeignKeyConstraint(
+            ["first_approver_id"], ["review_users.id"], name="fk_review_items_first_approver_id_review_users"
+        ),
     )
     for col in SORT_COLUMNS:
         extra = ["sla_due_at", "received_at", "amount_key"] if col == "vendor_key" else []  # covering
         op.create_index(f"ix_review_items_open_{col}", "review_items", ["is_open", col, "id", *extra])
-        op.create_index(f"ix_review_items_open_reason_{col}", "review_items",
-                        ["is_open", "primary_reason", col, "id"])
+        op.create_index(
+            f"ix_review_items_open_reason_{col}", "review_items", ["is_open", "primary_reason", col, "id"]
+        )
     op.create_index("ix_review_items_document_id", "review_items", ["document_id"])
     op.create_table(
         "review_item_payloads",
         sa.Column("item_id", _id(), nullable=False),
         sa.Column("decision_envelope", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("item_id", name="pk_review_item_payloads"),
-        sa.ForeignKeyConstraint(["item_id"], ["review_items.id"], name="fk_review_item_payloads_item_id_review_items"),
+        sa.ForeignKeyConstraint(
+            ["item_id"], ["review_items.id"], name="fk_review_item_payloads_item_id_review_items"
+        ),
     )
     op.create_table(
         "review_reason_counts",
@@ -100,8 +106,12 @@ def upgrade() -> None:
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("created_at", _ts(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_review_comments"),
-        sa.ForeignKeyConstraint(["item_id"], ["review_items.id"], name="fk_review_comments_item_id_review_items"),
-        sa.ForeignKeyConstraint(["user_id"], ["review_users.id"], name="fk_review_comments_user_id_review_users"),
+        sa.ForeignKeyConstraint(
+            ["item_id"], ["review_items.id"], name="fk_review_comments_item_id_review_items"
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["review_users.id"], name="fk_review_comments_user_id_review_users"
+        ),
     )
     op.create_index("ix_review_comments_item", "review_comments", ["item_id", "id"])
 
@@ -129,8 +139,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_review_audit_head"),
     )
     op.bulk_insert(
-        sa.table("review_audit_head", sa.column("id", sa.Integer()), sa.column("seq", sa.BigInteger()),
-                 sa.column("hash", sa.String())),
+        sa.table(
+            "review_audit_head",
+            sa.column("id", sa.Integer()),
+            sa.column("seq", sa.BigInteger()),
+            sa.column("hash", sa.String()),
+        ),
         [{"id": 1, "seq": 0, "hash": "0" * 64}],
     )
 
@@ -162,7 +176,15 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("review_login_failures", "review_outbox", "review_audit_head", "review_audit",
-                  "review_comments", "review_reason_counts", "review_item_payloads", "review_items",
-                  "review_users"):
+    for table in (
+        "review_login_failures",
+        "review_outbox",
+        "review_audit_head",
+        "review_audit",
+        "review_comments",
+        "review_reason_counts",
+        "review_item_payloads",
+        "review_items",
+        "review_users",
+    ):
         op.drop_table(table)
