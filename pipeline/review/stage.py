@@ -17,7 +17,7 @@ from pipeline.config import Settings
 from pipeline.contracts import Approval, Decision, Envelope, Outcome, Producer, StageStatus
 from pipeline.review.approval import PayloadError, build_approved, build_rejection, failed_rules
 from pipeline.review.intake import enqueue
-from pipeline.review.store import open_store
+from pipeline.review.store import open_store, write_tx
 from pipeline.runtime import Emit, PermanentError, StageSpec, TransientError
 from pipeline.runtime.stage import Handler
 from pipeline.topics import APPROVED, DECIDED, REJECTED, STATUS
@@ -54,7 +54,7 @@ def make_handler(sessions: sessionmaker[Session], sla_hours: float, producer: Pr
                 _status(env, producer, "rejected", ",".join(r.rule_id for r in failed)[:400], REJECTED),
             ]
         try:
-            with sessions.begin() as db:
+            with write_tx(sessions) as db:
                 item_id, created = enqueue(db, env, sla_hours=sla_hours)
         except OperationalError as exc:
             raise TransientError(f"review database unavailable: {exc.__class__.__name__}") from None

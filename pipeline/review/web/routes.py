@@ -23,6 +23,7 @@ from pipeline.review.auth import LoginRefused, SessionData, authenticate
 from pipeline.review.errors import Invalid, NotFound, ReviewError
 from pipeline.review.models import AuditRecord, Item, State, User
 from pipeline.review.permissions import Perm
+from pipeline.review.store import write_tx
 from pipeline.review.validation import EDITABLE_FIELDS, field_type
 from pipeline.review.web.app import render
 from pipeline.review.web.guard import Ctx, guarded_route
@@ -172,7 +173,7 @@ def _detail_page(
     record_view: bool = False,
 ) -> HTMLResponse:
     sessions = request.app.state.sessions
-    with sessions.begin() as db:
+    with write_tx(sessions) as db:
         item = service.view(db, item_id, _actor(request)) if record_view else db.get(Item, item_id)
         if item is None:
             raise NotFound("No such item.")
@@ -199,7 +200,7 @@ def _act(
 ) -> Response:
     """Run `action(db)` in one transaction; redirect on success, re-render with the reason on failure."""
     try:
-        with request.app.state.sessions.begin() as db:
+        with write_tx(request.app.state.sessions) as db:
             result = action(db)
     except ReviewError as exc:
         if isinstance(exc, NotFound):
