@@ -55,7 +55,9 @@ def test_pdf_pages_render_and_geometry_follows_the_ocr_dpi() -> None:
     data = _pdf(2)
     pages = geometry(data, "application/pdf", 200.0)
     assert [p.index for p in pages] == [0, 1]
-    assert pages[0].width == pytest.approx(595 * 200 / 72) and pages[0].height == pytest.approx(842 * 200 / 72)
+    assert pages[0].width == pytest.approx(595 * 200 / 72) and pages[0].height == pytest.approx(
+        842 * 200 / 72
+    )
     png = render_page(data, "application/pdf", 1)
     with Image.open(io.BytesIO(png)) as img:
         assert img.format == "PNG" and img.width > 595
@@ -77,7 +79,9 @@ def test_images_render_and_corrupt_documents_fail_cleanly() -> None:
 
 def test_keyset_pages_visit_every_open_item_exactly_once(sessions, make_item) -> None:  # type: ignore[no-untyped-def]
     for i in range(23):
-        make_item(("po_unmatched",) if i % 2 else ("low_confidence",), total=f"{i % 5}.00", vendor=f"V{i % 3}")
+        make_item(
+            ("po_unmatched",) if i % 2 else ("low_confidence",), total=f"{i % 5}.00", vendor=f"V{i % 3}"
+        )
     for sort in queue.SORTS:
         for desc in (False, True):
             seen: list[int] = []
@@ -88,15 +92,22 @@ def test_keyset_pages_visit_every_open_item_exactly_once(sessions, make_item) ->
                     seen += [item.id for item, _ in page.rows]
                     if page.next_after is None:
                         break
-                    q = queue.parse_query({"sort": sort, "dir": "desc" if desc else "asc",
-                                           "after": queue.encode_cursor(page.next_after)}, 4)
+                    q = queue.parse_query(
+                        {
+                            "sort": sort,
+                            "dir": "desc" if desc else "asc",
+                            "after": queue.encode_cursor(page.next_after),
+                        },
+                        4,
+                    )
             assert sorted(seen) == list(range(1, 24)), (sort, desc)
     with sessions() as db:
         assert dict(queue.reason_counts(db)) == {"po_unmatched": 11, "low_confidence": 12}
 
 
-def test_users_add_and_audit_verify_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                             sessions: sessionmaker[Session], settings) -> None:  # type: ignore[no-untyped-def]
+def test_users_add_and_audit_verify_commands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sessions: sessionmaker[Session], settings
+) -> None:  # type: ignore[no-untyped-def]
     from pipeline.cli import app
     from pipeline.config import get_settings
 
@@ -106,8 +117,21 @@ def test_users_add_and_audit_verify_commands(tmp_path: Path, monkeypatch: pytest
         pw = tmp_path / "pw"
         pw.write_text("correct horse battery\n")
         runner = CliRunner()
-        ok = runner.invoke(app, ["users", "add", "erin", "--role", "reviewer", "--role", "approver",
-                                 "--password-file", str(pw), "--json"])
+        ok = runner.invoke(
+            app,
+            [
+                "users",
+                "add",
+                "erin",
+                "--role",
+                "reviewer",
+                "--role",
+                "approver",
+                "--password-file",
+                str(pw),
+                "--json",
+            ],
+        )
         assert ok.exit_code == 0, ok.output
         assert '"roles": "approver,reviewer"' in ok.output
         dup = runner.invoke(app, ["users", "add", "erin", "-r", "reviewer", "--password-file", str(pw)])

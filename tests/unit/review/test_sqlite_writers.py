@@ -9,8 +9,9 @@ from pipeline.review.store import write_tx
 from tests.review_support import race
 
 
-def test_concurrent_views_and_claims_all_succeed_and_the_chain_holds(sessions: sessionmaker[Session], actors,
-                                                                     make_item) -> None:  # type: ignore[no-untyped-def]
+def test_concurrent_views_and_claims_all_succeed_and_the_chain_holds(
+    sessions: sessionmaker[Session], actors, make_item
+) -> None:  # type: ignore[no-untyped-def]
     ids = [make_item()[0] for _ in range(4)]
     people = [actors["reviewer"], actors["reviewer2"], actors["approver"], actors["approver2"]]
 
