@@ -35,6 +35,8 @@ def make_handler(sessions: sessionmaker[Session], sla_hours: float, producer: Pr
     def handle(env: Envelope[Any]) -> Sequence[Emit]:
         decision: Decision = env.payload
         doc = decision.document
+        if len(env.event_id) > 64:
+            raise PermanentError("decision event id is longer than 64 characters")
         if decision.outcome == Outcome.auto_approved:
             system = Approval(by="system", role="system", at=env.created_at)
             try:
