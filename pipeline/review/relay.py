@@ -17,12 +17,14 @@ after_kafka_commit makes the process exit abruptly at that point, like a kill -9
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
 import time
 
 from confluent_kafka import KafkaException
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.config import Settings
@@ -31,6 +33,10 @@ from pipeline.runtime import clients
 
 log = logging.getLogger(__name__)
 FAILPOINT_ENV = "DOCPIPE_REVIEW_RELAY_FAILPOINT"
+
+
+class RelayRetry(Exception):
+    """A batch could not be published this time; it stays pending and is retried."""
 
 
 def _failpoint(name: str) -> None:
@@ -80,22 +86,28 @@ class Relay:
             self.producer.commit_transaction(self.timeout_s)
         except KafkaException as exc:
             err = exc.args[0] if exc.args else None
-            if err is not None and getattr(err, "txn_requires_abort", lambda: False)():
+            if err is None or err.fatal():  # e.g. fenced by a newer relay: this instance must stop
+                raise
+            # if the abort fails too, the transaction timeout aborts it broker-side; rows stay pending
+            with contextlib.suppress(KafkaException):
                 self.producer.abort_transaction(self.timeout_s)
-                log.warning("relay: Kafka transaction aborted (%s); will retry", err)
-                return 0
-            raise
+            raise RelayRetry(f"Kafka transaction failed ({err.name()}); the batch stays pending") from None
         _failpoint("after_kafka_commit")
         with self.sessions.begin() as db:
             outbox.mark_sent(db, [r[0] for r in rows])
         log.info("relay: published %d event(s)", len(rows))
         return len(rows)
 
-    def run(self, stop: threading.Event | None = None, idle_s: float = 0.5) -> None:
+    def run(self, stop: threading.Event | None = None, idle_s: float = 0.5, backoff_s: float = 2.0) -> None:
+        """Publish until `stop` is set; transient Kafka or database trouble is logged and retried."""
         stop = stop or threading.Event()
         while not stop.is_set():
-            if self.run_once() == 0:
-                stop.wait(idle_s)
+            try:
+                if self.run_once() == 0:
+                    stop.wait(idle_s)
+            except (RelayRetry, OperationalError) as exc:
+                log.warning("relay: %s; retrying in %.1fs", str(exc).splitlines()[0][:200], backoff_s)
+                stop.wait(backoff_s)
 
     def close(self) -> None:
         self.producer.flush(self.timeout_s)
@@ -105,7 +117,12 @@ def drain(relay: Relay, max_s: float = 30.0) -> int:
     """Publish until the outbox is empty (or max_s passes); returns the count published."""
     total, deadline = 0, time.monotonic() + max_s
     while time.monotonic() < deadline:
-        n = relay.run_once()
+        try:
+            n = relay.run_once()
+        except RelayRetry as exc:
+            log.warning("relay: %s; retrying", exc)
+            time.sleep(1.0)
+            continue
         if n == 0:
             break
         total += n
