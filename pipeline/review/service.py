@@ -99,8 +99,8 @@ def _diagnose(db: Session, item_id: int, actor: Actor, version: int | None, now:
         )
     if version is not None and item.version != version:
         return Conflict(
-            "Someone else changed this item since you opened it. Your change was not saved; "
-            "the page now shows the current values."
+            "Someone else changed this item since you opened it; your action was not applied. "
+            "The page shows the current values (your input, if any, is kept in the form): review and retry."
         )
     return Conflict("The item could not be changed; nothing was changed.")
 

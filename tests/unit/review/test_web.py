@@ -126,6 +126,7 @@ def test_stale_edit_shows_a_message_and_keeps_the_other_change(client_for, make_
     )
     r = client.post(f"/items/{item_id}/edit", data={"csrf": csrf, "version": "1", "f_total": "2000.00"})
     assert r.status_code == 409 and "Someone else changed this item" in r.text
+    assert 'value="2000.00"' in r.text and "saved value:" in r.text  # the reviewer's input is not lost
     assert json.loads(_item(sessions, item_id).corrections)["total"]["after"] == "1000.00"
 
 
