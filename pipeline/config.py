@@ -75,6 +75,16 @@ class Settings(BaseSettings):
 
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default sqlite:///<home>/docpipe.db")
 
+    # normalization and gate
+    default_locale: str | None = Field(
+        default=None, description="Locale for documents whose vendor is unknown (e.g. en_MY); None flags "
+                                  "day/month-ambiguous dates instead of guessing.")
+    po_number_patterns: list[str] | None = Field(
+        default=None, description="Regexes with a named group 'id' for PO numbers; default: built-in ones.")
+    refdata_ttl_s: float = Field(default=60.0, description="How long stages cache reference data snapshots.")
+    gate_policy: Path | None = Field(default=None, description="Policy YAML; default pipeline/gate/policies/"
+                                                               "default.v1.yaml.")
+
     # runtime
     max_batch: int = 64
     poll_timeout_s: float = 0.5

@@ -21,3 +21,13 @@ def emit(data: Any, as_json: bool, human: str | None = None) -> None:
 def fail(message: str, code: int = 1) -> NoReturn:
     typer.echo(f"docpipe: error: {message}", err=True)
     raise typer.Exit(code)
+
+
+def bench_group(app: typer.Typer) -> typer.Typer:
+    """The shared `docpipe bench` group: every module adds its benchmark to the same one."""
+    for info in app.registered_groups:
+        if info.name == "bench" and info.typer_instance is not None:
+            return info.typer_instance
+    bench = typer.Typer(help="Benchmarks (JSON results; figures in the README).", no_args_is_help=True)
+    app.add_typer(bench, name="bench")
+    return bench
