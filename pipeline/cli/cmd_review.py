@@ -12,17 +12,7 @@ from typing import Annotated
 
 import typer
 
-from pipeline.cli.output import emit, fail
-
-
-def _bench_group(app: typer.Typer) -> typer.Typer:
-    """The shared `bench` group: reuse it if another module registered it first."""
-    for info in app.registered_groups:
-        if info.name == "bench" and info.typer_instance is not None:
-            return info.typer_instance
-    bench = typer.Typer(help="Benchmarks (JSON results).", no_args_is_help=True)
-    app.add_typer(bench, name="bench")
-    return bench
+from pipeline.cli.output import bench_group, emit, fail
 
 
 def register(app: typer.Typer) -> None:
@@ -121,7 +111,7 @@ def register(app: typer.Typer) -> None:
         engine.dispose()
         typer.echo(f"queued {count} demo item(s)")
 
-    bench = _bench_group(app)
+    bench = bench_group(app)
 
     @bench.command("review")
     def bench_review(

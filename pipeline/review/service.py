@@ -219,9 +219,9 @@ def edit(
     changed: list[Correction] = []
     for name, raw in values.items():
         try:
-            value = validate_field(name, raw)
+            value = validate_field(name, raw, locale=doc.locale, currency=doc.currency)
         except FieldValidationError as exc:
-            errors[name] = f"{name.replace('_', ' ').capitalize()} {exc}"
+            errors[name] = f"{name.replace('_', ' ').capitalize()}: {exc}"
             continue
         field = doc.fields.get(name)
         machine = field.value if field else None

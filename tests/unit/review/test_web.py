@@ -109,7 +109,7 @@ def test_invalid_field_value_is_shown_next_to_the_field_and_kept_in_the_form(
         f"/items/{item_id}/edit",
         data={"csrf": csrf, "version": "1", "f_invoice_date": "31.02.2026", "f_total": "1000.00"},
     )
-    assert r.status_code == 400 and "Invoice date is not a valid date" in r.text
+    assert r.status_code == 400 and "Invoice date: impossible date" in r.text
     assert 'value="31.02.2026"' in r.text  # the reviewer's input is not lost
     assert _item(sessions, item_id).corrections == "{}"
 
