@@ -15,7 +15,7 @@ depends_on = None
 SORT_COLUMNS = ("received_at", "amount_key", "vendor_key", "sla_due_at")
 
 
-def _id() -> sa.types.TypeEngine:  # type: ignore[type-arg]
+def _id() -> sa.types.TypeEngine:
     return sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
