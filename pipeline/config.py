@@ -12,6 +12,8 @@ import yaml
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from pipeline.ocr.settings import OcrSettings
+
 
 class KafkaSecurity(BaseModel):
     """Client security; secrets come from env or files only and are never logged."""
@@ -72,6 +74,7 @@ class Settings(BaseSettings):
     blob_uri: str | None = Field(default=None, description="Blob store root; default <home>/blobs.")
     max_document_bytes: int = 50 * 1024 * 1024
     max_pages: int = 200
+    ocr: OcrSettings = Field(default_factory=OcrSettings, description="OCR stage: engine, mode, limits.")
 
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default sqlite:///<home>/docpipe.db")
 
