@@ -25,8 +25,8 @@ def register(app: typer.Typer) -> None:
         """Start the local broker (unless KAFKA_BOOTSTRAP_SERVERS points elsewhere), create topics,
         migrate the database and run every stage until Ctrl-C."""
         from pipeline.local.broker import reachable, start_local, stop_local
+        from pipeline.local.run import prepare
         from pipeline.local.supervisor import Supervisor, default_services
-        from pipeline.runtime.admin import create_topics
         from pipeline.stages import available
 
         settings = get_settings()
@@ -42,10 +42,14 @@ def register(app: typer.Typer) -> None:
             except (RuntimeError, FileNotFoundError) as exc:
                 fail(str(exc))
             started_broker = port
-        states = create_topics(settings)
-        typer.echo(f"topics ready ({sum(s.created for s in states)} created, "
-                   f"{sum(not s.created for s in states)} existed)")
-        _prepare_database(settings.db_url)
+        demo_files: list[Path] = []
+        if demo:
+            from pipeline.samples.demo import generate_demo_set
+
+            demo_files = generate_demo_set(settings.home / "demo")
+            typer.echo(f"generated {len(demo_files)} sample documents in {settings.home / 'demo'}")
+        prepare(settings, settings.home / "demo" / "refdata" if demo else None)
+        typer.echo("topics, database and reference data ready")
         stages = available()
         sup = Supervisor(settings.home / "logs")
         env = dict(os.environ, DOCPIPE_HOME=str(settings.home.resolve()),
@@ -56,7 +60,7 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"running: {', '.join(s.name for s in services)}  (logs in {sup.log_dir})")
         try:
             if demo:
-                ok = _run_demo(settings, sup, timeout)
+                ok = _run_demo(settings, sup, demo_files, timeout)
                 if exit_when_done:
                     raise typer.Exit(0 if ok else 1)
             typer.echo("pipeline is up; Ctrl-C to stop")
@@ -72,25 +76,14 @@ def register(app: typer.Typer) -> None:
                 stop_local(started_broker)
 
 
-def _prepare_database(url: str) -> None:
-    from pipeline.db import migrate
-
-    migrate(url)
-
-
-def _run_demo(settings: Settings, sup: Supervisor, timeout: float) -> bool:
+def _run_demo(settings: Settings, sup: Supervisor, files: list[Path], timeout: float) -> bool:
     from pipeline.blobstore import open_blobstore
     from pipeline.ingest.submit import submit_paths
     from pipeline.local.tracker import Tracker
     from pipeline.runtime.clients import producer
     from pipeline.runtime.reader import follow_topic
-    from pipeline.samples.demo import generate_demo_set
     from pipeline.topics import STATUS
 
-    demo_dir = settings.home / "demo"
-    files = generate_demo_set(demo_dir)
-    _load_refdata(settings, demo_dir)
-    typer.echo(f"generated {len(files)} sample documents in {demo_dir}")
     results = submit_paths(files, open_blobstore(settings.blob_root), settings, producer(settings))
     tracker = Tracker()
     names = {}
@@ -113,12 +106,3 @@ def _run_demo(settings: Settings, sup: Supervisor, timeout: float) -> bool:
     if sup.failed():
         typer.echo(f"service(s) exited: {sup.failed()}", err=True)
     return tracker.done and not sup.failed()
-
-
-def _load_refdata(settings: Settings, demo_dir: Path) -> None:
-    refdir = demo_dir / "refdata"
-    if not refdir.is_dir():
-        return
-    from pipeline.refdata.loader import load_directory
-
-    load_directory(settings.db_url, refdir)

@@ -23,11 +23,20 @@ def fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
-def bench_group(app: typer.Typer) -> typer.Typer:
-    """The shared `docpipe bench` group: every module adds its benchmark to the same one."""
+def command_group(app: typer.Typer, name: str, help_text: str) -> typer.Typer:
+    """The app's sub-command group `name`, created once and shared by every module that adds to it
+    (`bench`, `eval`: each stage contributes its own benchmark and evaluation)."""
     for info in app.registered_groups:
-        if info.name == "bench" and info.typer_instance is not None:
+        if info.name == name and info.typer_instance is not None:
             return info.typer_instance
-    bench = typer.Typer(help="Benchmarks (JSON results; figures in the README).", no_args_is_help=True)
-    app.add_typer(bench, name="bench")
-    return bench
+    grp = typer.Typer(help=help_text, no_args_is_help=True)
+    app.add_typer(grp, name=name)
+    return grp
+
+
+def bench_group(app: typer.Typer) -> typer.Typer:
+    return command_group(app, "bench", "Benchmarks (JSON results; figures in the README).")
+
+
+def eval_group(app: typer.Typer) -> typer.Typer:
+    return command_group(app, "eval", "Evaluate pipeline components on labelled data (JSON results).")

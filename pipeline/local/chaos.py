@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.bench.e2e import child_env, follow, isolated_settings, prepare, stage_services, wait_until_joined
 from pipeline.config import Settings
 from pipeline.local.progress import Timelines
+from pipeline.local.run import child_env, follow, isolated_settings, prepare, stage_services, wait_until_joined
 from pipeline.local.supervisor import Service, Supervisor
 from pipeline.stages import available
 
