@@ -10,6 +10,7 @@ from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient
 
 from pipeline.config import Settings
+from pipeline.topics import LARGE_MESSAGE_BYTES
 
 
 def instance_id(slot: int | str = 0) -> str:
@@ -31,6 +32,7 @@ def producer(settings: Settings, *, transactional_id: str | None = None, **extra
         "linger.ms": 5,
         "compression.type": "lz4",
         "message.timeout.ms": 120_000,
+        "message.max.bytes": LARGE_MESSAGE_BYTES + 64 * 1024,
     }
     if transactional_id:
         cfg["transactional.id"] = transactional_id
