@@ -1,0 +1,231 @@
+"""Run a StageSpec against Kafka with exactly-once processing inside Kafka.
+
+Per poll: decode + handle (pipeline.runtime.policy), then ONE transaction holding the outputs,
+dead letters, status events, ledger records and the consumed offsets. Nothing is committed
+before its outputs are durable; a crash anywhere aborts the transaction and the batch is
+re-read. Poison input is dead-lettered and the partition keeps flowing. SIGTERM/SIGINT finish
+the current batch, commit it and leave the group.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from confluent_kafka import KafkaError, KafkaException, Message, TopicPartition
+
+from pipeline.config import Settings
+from pipeline.contracts import utcnow
+from pipeline.runtime.clients import consumer as make_consumer
+from pipeline.runtime.clients import group_id, instance_id
+from pipeline.runtime.clients import producer as make_producer
+from pipeline.runtime.admin import create_topics
+from pipeline.runtime.ledger import load_ledger
+from pipeline.runtime.policy import Outcome, process_batch
+from pipeline.runtime.stage import StageSpec, encode_envelope
+from pipeline.topics import ledger_spec, ledger_topic
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class WorkerStats:
+    consumed: int = 0
+    produced: int = 0
+    dead_lettered: int = 0
+    skipped: int = 0
+    transactions: int = 0
+    aborted: int = 0
+    batch_sizes: list[int] = field(default_factory=list)
+
+
+class KafkaWorker:
+    def __init__(self, stage: StageSpec, settings: Settings, *, slot: int | str = 0,
+                 on_batch: Callable[[list[Outcome], float], None] | None = None) -> None:
+        self.stage = stage
+        self.settings = settings
+        self.instance = instance_id(slot)
+        self.group = group_id(settings, stage.name)
+        self.input_topic = settings.topic(stage.input_topic)
+        self.ledger_topic = settings.topic(ledger_topic(stage.name))
+        self.ledger: set[str] = set()
+        self.stats = WorkerStats()
+        self.on_batch = on_batch
+        self._stop = threading.Event()
+        self._assigned: set[int] = set()
+        self.consumer = make_consumer(settings, group=self.group)
+        self._ensure_ledger_topic()
+        self.producer = self._new_producer()
+
+    def _ensure_ledger_topic(self) -> None:
+        """The ledger is co-partitioned with the input; custom stages get theirs on first start."""
+        md = self.consumer.list_topics(self.input_topic, timeout=30.0)
+        meta = md.topics.get(self.input_topic)
+        if meta is None or meta.error is not None:
+            raise RuntimeError(f"input topic {self.input_topic} does not exist (run `docpipe topics create`)")
+        create_topics(self.settings, [ledger_spec(self.stage.name, len(meta.partitions))])
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def _new_producer(self) -> Any:
+        """A transactional producer; init fences any predecessor with the same id (a killed worker).
+        Retries while the broker is unreachable, so an outage never kills the worker."""
+        tid = f"{self.settings.topic_prefix}docpipe.{self.stage.name}.{self.instance}"
+        delay = 1.0
+        while True:
+            p = make_producer(self.settings, transactional_id=tid)
+            try:
+                p.init_transactions(30.0)
+                return p
+            except KafkaException as exc:
+                if self._stop.is_set():
+                    raise
+                log.warning("cannot initialise transactions (%s); retrying in %.0fs", exc.args[0], delay)
+                time.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def install_signal_handlers(self) -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: self.stop())
+
+    def _on_assign(self, consumer: Any, partitions: list[TopicPartition]) -> None:
+        new = {tp.partition for tp in partitions}
+        self._assigned |= new
+        self.ledger |= load_ledger(self.settings, self.ledger_topic, new)
+        log.info("stage %s assigned partitions %s (now %s)", self.stage.name, sorted(new), sorted(self._assigned))
+
+    def _on_revoke(self, consumer: Any, partitions: list[TopicPartition]) -> None:
+        self._assigned -= {tp.partition for tp in partitions}
+        log.info("stage %s revoked partitions %s", self.stage.name, sorted(tp.partition for tp in partitions))
+
+    def run(self, *, idle_exit_s: float | None = None) -> WorkerStats:
+        """Consume until stop() (or `idle_exit_s` without messages, for batch jobs and tests)."""
+        self.consumer.subscribe([self.input_topic], on_assign=self._on_assign, on_revoke=self._on_revoke)
+        last_msg = time.monotonic()
+        log.info("stage %s v%s consuming %s as %s (group %s)", self.stage.name, self.stage.version,
+                 self.input_topic, self.instance, self.group)
+        try:
+            while not self._stop.is_set():
+                msgs = self.consumer.consume(num_messages=self.settings.max_batch,
+                                             timeout=self.settings.poll_timeout_s)
+                batch = [m for m in msgs if self._usable(m)]
+                if not batch:
+                    if idle_exit_s is not None and time.monotonic() - last_msg > idle_exit_s:
+                        break
+                    continue
+                last_msg = time.monotonic()
+                self._process(batch)
+        finally:
+            self._close()
+        return self.stats
+
+    def _usable(self, msg: Message) -> bool:
+        err = msg.error()
+        if err is None:
+            return True
+        if err.code() != KafkaError._PARTITION_EOF:
+            log.warning("consumer error on %s: %s", self.input_topic, err)
+        return False
+
+    def _close(self) -> None:
+        try:
+            self.consumer.close()  # leaves the group promptly: partitions move to the other members
+        finally:
+            self.producer.flush(10)
+
+    # -- one batch = one transaction -----------------------------------------------------------
+    def _process(self, batch: list[Message]) -> None:
+        started = time.perf_counter()
+        raws = [(m.topic(), m.partition(), m.offset(), m.key(), m.value()) for m in batch]
+        outcomes = process_batch(self.stage, raws, self.ledger, retries=self.settings.transient_retries,
+                                 backoff_s=self.settings.retry_backoff_s,
+                                 backoff_max_s=self.settings.retry_backoff_max_s)
+        try:
+            self._commit(batch, outcomes)
+        except KafkaException as exc:
+            self._recover(exc, batch)
+            return
+        self.stats.consumed += len(batch)
+        self.stats.batch_sizes.append(len(batch))
+        for oc in outcomes:
+            if oc.ledger_key:
+                self.ledger.add(oc.ledger_key)
+            self.stats.produced += len(oc.emits)
+            self.stats.dead_lettered += 1 if oc.dead_letters else 0
+            self.stats.skipped += 1 if oc.skipped_key else 0
+        if self.on_batch:
+            self.on_batch(outcomes, time.perf_counter() - started)
+
+    def _produce(self, topic: str, key: bytes | None, value: bytes, partition: int | None = None) -> None:
+        kwargs: dict[str, Any] = {"key": key, "value": value}
+        if partition is not None:
+            kwargs["partition"] = partition
+        while True:
+            try:
+                self.producer.produce(topic, **kwargs)
+                return
+            except BufferError:
+                self.producer.poll(0.1)
+
+    def _commit(self, batch: list[Message], outcomes: list[Outcome]) -> None:
+        self.producer.begin_transaction()
+        stamp = json.dumps({"at": utcnow().isoformat(), "by": self.instance}).encode()
+        for oc in outcomes:
+            for emit in (*oc.emits, *oc.dead_letters):
+                self._produce(self.settings.topic(emit.topic), emit.event.key, encode_envelope(emit.event))
+            if oc.ledger_key:
+                self._produce(self.ledger_topic, oc.ledger_key.encode(), stamp, partition=oc.partition)
+        next_offsets: dict[int, int] = {}
+        for m in batch:
+            next_offsets[m.partition()] = max(next_offsets.get(m.partition(), 0), m.offset() + 1)
+        self.producer.send_offsets_to_transaction(
+            [TopicPartition(self.input_topic, p, o) for p, o in next_offsets.items()],
+            self.consumer.consumer_group_metadata(), 60.0)
+        self._commit_transaction()
+        self.stats.transactions += 1
+
+    def _commit_transaction(self) -> None:
+        for attempt in range(10):
+            try:
+                self.producer.commit_transaction(60.0)
+                return
+            except KafkaException as exc:
+                err = exc.args[0]
+                if err.retriable() and attempt < 9:
+                    log.warning("commit retry %d: %s", attempt + 1, err)
+                    time.sleep(min(0.5 * 2 ** attempt, 5.0))
+                    continue
+                raise
+
+    def _recover(self, exc: KafkaException, batch: list[Message]) -> None:
+        """Abort and rewind the partitions still owned, so the batch is read and handled again.
+        Partitions lost in a rebalance are left to their new owner (offsets were not committed)."""
+        err = exc.args[0]
+        self.stats.aborted += 1
+        log.warning("transaction failed (%s); aborting and re-reading the batch", err)
+        if err.fatal():
+            self.producer = self._new_producer()
+        else:
+            try:
+                self.producer.abort_transaction(60.0)
+            except KafkaException as abort_exc:
+                log.warning("abort failed (%s); new producer", abort_exc.args[0])
+                self.producer = self._new_producer()
+        first: dict[int, int] = {}
+        for m in batch:
+            first[m.partition()] = min(first.get(m.partition(), m.offset()), m.offset())
+        owned = {p: o for p, o in first.items() if p in self._assigned}
+        for p, o in owned.items():
+            try:
+                self.consumer.seek(TopicPartition(self.input_topic, p, o))
+            except KafkaException as seek_exc:
+                log.warning("seek %s:%d failed: %s", self.input_topic, p, seek_exc.args[0])
+        time.sleep(1.0)
