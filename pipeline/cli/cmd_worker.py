@@ -39,7 +39,13 @@ def register(app: typer.Typer) -> None:
             fail(str(exc))
         w = KafkaWorker(spec, settings, slot=slot)
         w.install_signal_handlers()
-        stats = w.run(idle_exit_s=idle_exit)
+        from pipeline.observability.worker import instrument
+
+        probes = instrument(w, settings)  # /metrics on DOCPIPE_METRICS_PORT, lag sampling
+        try:
+            stats = w.run(idle_exit_s=idle_exit)
+        finally:
+            probes.stop()
         logging.getLogger("docpipe.worker").info(
             "stage %s stopped: consumed=%d produced=%d dead_lettered=%d skipped=%d aborted=%d",
             spec.name, stats.consumed, stats.produced, stats.dead_lettered, stats.skipped, stats.aborted)

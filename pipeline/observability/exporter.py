@@ -36,9 +36,10 @@ def start_metrics_server(port: int, addr: str = "0.0.0.0",
     return ms
 
 
-def start_from_settings(settings: object, addr: str = "0.0.0.0") -> MetricsServer | None:
+def start_from_settings(settings: object, addr: str = "0.0.0.0",
+                        registry: CollectorRegistry = REGISTRY) -> MetricsServer | None:
     """Start the exporter when `settings.metrics_port` is set (DOCPIPE_METRICS_PORT); None otherwise."""
     port = getattr(settings, "metrics_port", None)
     if port is None:
         return None
-    return start_metrics_server(int(port), addr=addr)
+    return start_metrics_server(int(port), addr=addr, registry=registry)
