@@ -322,8 +322,8 @@ def render_table(report: DriftReport) -> str:
                  f"{'Δconf':>6}  flags")
     for w in report.windows:
         lines.append(f"{w.start:%Y-%m-%d %H:%M}   {w.documents:>6} {pct(w.stp_rate)} "
-                     f"{pct(-w.stp_drop if w.stp_drop is not None else None)} {num(w.confidence_mean)} "
-                     f"{num(-w.confidence_drop if w.confidence_drop is not None else None):>6}  "
+                     f"{pct(0.0 - w.stp_drop if w.stp_drop is not None else None)} {num(w.confidence_mean)} "
+                     f"{num(0.0 - w.confidence_drop if w.confidence_drop is not None else None):>6}  "
                      f"{', '.join(w.flags) or ''}")
     verdict = "DRIFT: " + ", ".join(sorted({f for w in report.windows for f in w.flags})) if report.drift \
         else "no drift flagged"
