@@ -142,17 +142,25 @@ def parse_duration(text: str) -> timedelta:
     return delta
 
 
+_EARLIEST = datetime(1971, 1, 1, tzinfo=UTC)
+_LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
 def _time(value: Any) -> datetime | None:
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-        secs = value / 1000 if value > 1e11 else value  # epoch ms or s
-        return datetime.fromtimestamp(secs, UTC)
-    if isinstance(value, str):
-        try:
+    """ISO 8601 text or epoch seconds/milliseconds -> aware UTC datetime; None when not a sane time."""
+    dt: datetime | None = None
+    try:
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+            secs = value / 1000 if abs(value) > 1e11 else value  # epoch ms or s
+            dt = datetime.fromtimestamp(secs, UTC)
+        elif isinstance(value, str) and len(value) <= 64:
             dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
-    return None
+            dt = (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
+    if dt is None or not _EARLIEST <= dt < _LATEST:
+        return None
+    return dt
 
 
 def _confidence(value: Any) -> float | None:
@@ -187,8 +195,9 @@ def parse_record(obj: Any) -> Observation | None:
             return None
         if "outcome" in payload and "document" in payload:  # docs.decided
             doc = payload.get("document") if isinstance(payload.get("document"), dict) else {}
+            kind = doc.get("kind")
             return Observation(at, payload["outcome"] == STRAIGHT_THROUGH,
-                               document_confidence(doc.get("fields")), doc.get("kind"))
+                               document_confidence(doc.get("fields")), kind if isinstance(kind, str) else None)
         state, stage = payload.get("state"), payload.get("stage")
         if state in ("exception", "rejected"):  # docs.status
             return Observation(at, False, None)
