@@ -195,9 +195,9 @@ def parse_record(obj: Any) -> Observation | None:
             return None
         if "outcome" in payload and "document" in payload:  # docs.decided
             doc = payload.get("document") if isinstance(payload.get("document"), dict) else {}
-            kind = doc.get("kind")
+            kind = doc.get("kind") if isinstance(doc.get("kind"), str) else None
             return Observation(at, payload["outcome"] == STRAIGHT_THROUGH,
-                               document_confidence(doc.get("fields")), kind if isinstance(kind, str) else None)
+                               document_confidence(doc.get("fields")), kind)
         state, stage = payload.get("state"), payload.get("stage")
         if state in ("exception", "rejected"):  # docs.status
             return Observation(at, False, None)
