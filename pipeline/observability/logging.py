@@ -69,7 +69,7 @@ class RedactionFilter(logging.Filter):
         if record.exc_info:
             exc = record.exc_info[1]
             record.exc_text = scrub_text("".join(traceback.format_exception(*record.exc_info)).rstrip())
-            record.exc_type = type(exc).__name__ if exc is not None else None  # type: ignore[attr-defined]
+            record.exc_type = type(exc).__name__ if exc is not None else None
             record.exc_info = None
         elif record.exc_text:
             record.exc_text = scrub_text(record.exc_text)

@@ -194,7 +194,8 @@ def parse_record(obj: Any) -> Observation | None:
         if at is None:
             return None
         if "outcome" in payload and "document" in payload:  # docs.decided
-            doc = payload.get("document") if isinstance(payload.get("document"), dict) else {}
+            raw_doc = payload.get("document")
+            doc: dict[str, Any] = raw_doc if isinstance(raw_doc, dict) else {}
             kind = doc.get("kind") if isinstance(doc.get("kind"), str) else None
             return Observation(at, payload["outcome"] == STRAIGHT_THROUGH,
                                document_confidence(doc.get("fields")), kind)
