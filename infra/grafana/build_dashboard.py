@@ -18,9 +18,9 @@ DS = {"type": "prometheus", "uid": "${datasource}"}
 STAGE = 'stage=~"$stage"'
 
 
-def target(expr: str, legend: str, fmt: str = "time_series") -> dict[str, Any]:
-    return {"datasource": DS, "expr": expr, "legendFormat": legend, "refId": "A", "range": True,
-            "format": fmt}
+def target(expr: str, legend: str, fmt: str = "time_series", instant: bool = False) -> dict[str, Any]:
+    return {"datasource": DS, "expr": expr, "legendFormat": legend, "refId": "A", "range": not instant,
+            "instant": instant, "format": fmt}
 
 
 def panel(title: str, targets: list[dict[str, Any]], *, kind: str = "timeseries", unit: str = "short",
@@ -47,14 +47,15 @@ PANELS: list[dict[str, Any]] = [
     row("Flow"),
     panel("Straight-through rate (1h)", [target(
         'sum(increase(docpipe_decisions_total{outcome="auto_approved"}[1h])) / '
-        "clamp_min(sum(increase(docpipe_decisions_total[1h])), 1)", "straight-through")],
+        "clamp_min(sum(increase(docpipe_decisions_total[1h])), 1)", "straight-through", instant=True)],
         kind="stat", unit="percentunit", w=6, h=5,
         description="Share of gate decisions approved without a person, all instances."),
-    panel("Documents decided (1h)", [target("sum(increase(docpipe_decisions_total[1h]))", "decided")],
+    panel("Documents decided (1h)",
+          [target("sum(increase(docpipe_decisions_total[1h]))", "decided", instant=True)],
           kind="stat", w=6, h=5),
-    panel("Dead-lettered (24h)", [target("sum(increase(docpipe_dlq_total[24h]))", "DLQ")],
+    panel("Dead-lettered (24h)", [target("sum(increase(docpipe_dlq_total[24h]))", "DLQ", instant=True)],
           kind="stat", w=6, h=5, description="Poison messages; `docpipe dlq list` shows them."),
-    panel("Workers exporting", [target("count by (stage) (docpipe_worker_info)", "{{stage}}")],
+    panel("Workers exporting", [target("count by (stage) (docpipe_worker_info)", "{{stage}}", instant=True)],
           kind="stat", w=6, h=5),
     panel("Consumed per stage", [target(f"sum by (stage) (rate(docpipe_documents_in_total{{{STAGE}}}[5m]))",
                                         "{{stage}}")], unit="reqps"),
@@ -83,15 +84,16 @@ PANELS: list[dict[str, Any]] = [
                                     "{{stage}} {{kind}}")], unit="reqps"),
     panel("Dead letters by cause (1h)", [target(
         f"sum by (stage, error_kind) (increase(docpipe_dlq_total{{{STAGE}}}[1h]))",
-        "{{stage}} {{error_kind}}")],
-        kind="barchart"),
+        "{{stage}} {{error_kind}}", instant=True)],
+        kind="bargauge", displayMode="basic", orientation="horizontal"),
     panel("Duplicates skipped", [target(
         f"sum by (stage) (rate(docpipe_duplicates_skipped_total{{{STAGE}}}[5m]))", "{{stage}}")],
         unit="reqps",
         description="Redeliveries recognised by the idempotency ledger (after restarts/rebalances)."),
     row("Quality"),
-    panel("Decisions by outcome", [target("sum by (outcome) (increase(docpipe_decisions_total[1h]))",
-                                          "{{outcome}}")], kind="barchart"),
+    panel("Decisions by outcome (1h)", [target("sum by (outcome) (increase(docpipe_decisions_total[1h]))",
+                                               "{{outcome}}", instant=True)],
+          kind="bargauge", displayMode="basic", orientation="horizontal"),
     panel("Straight-through rate by kind", [target(
         'sum by (kind) (rate(docpipe_decisions_total{outcome="auto_approved"}[1h])) / '
         "clamp_min(sum by (kind) (rate(docpipe_decisions_total[1h])), 1e-9)", "{{kind}}"),
