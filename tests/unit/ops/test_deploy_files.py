@@ -119,6 +119,16 @@ def test_prometheus_scrapes_every_docpipe_service() -> None:
     assert long_running <= names
 
 
+def test_prometheus_k8s_config_keeps_annotated_pods() -> None:
+    prom = yaml.safe_load((ROOT / "infra/prometheus/prometheus-k8s.yml").read_text())
+    (job,) = [j for j in prom["scrape_configs"] if j["job_name"] == "docpipe"]
+    assert job["kubernetes_sd_configs"][0]["namespaces"]["names"] == ["docpipe"]
+    deployments = [d for _, d in k8s_docs() if d["kind"] == "Deployment"]
+    for dep in deployments:
+        ann = dep["spec"]["template"]["metadata"]["annotations"]
+        assert ann["prometheus.io/scrape"] == "true" and ann["prometheus.io/port"] == "9100"
+
+
 # ---------------------------------------------------------------- metric names in dashboards and alerts
 def _metric_refs(expr: str) -> set[str]:
     return set(re.findall(r"\bdocpipe_[a-z0-9_]+\b", expr))
