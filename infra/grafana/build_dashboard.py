@@ -62,8 +62,10 @@ PANELS: list[dict[str, Any]] = [
     panel("Produced per topic", [target(f"sum by (topic) (rate(docpipe_documents_out_total{{{STAGE}}}[5m]))",
                                         "{{topic}}")], unit="reqps"),
     panel("Consumer lag per stage",
-          [target(f"sum by (stage) (docpipe_consumer_lag{{{STAGE}}})", "{{stage}}")],
-          description="Messages not yet handled; KEDA scales workers on the same quantity."),
+          [target(f"sum by (stage) (max by (stage, topic, partition) (docpipe_consumer_lag{{{STAGE}}}))",
+                  "{{stage}}")],
+          description="Messages not yet handled by the group (every replica reports the group-wide "
+                      "value, hence max by partition); KEDA scales workers on the same quantity."),
     panel("Consumer lag per partition", [target(
         f"max by (stage, topic, partition) (docpipe_consumer_lag{{{STAGE}}})", "{{stage}} p{{partition}}")]),
     row("Latency"),

@@ -69,3 +69,24 @@ def consumer_lag(consumer: Any, *, committed: bool = False,
         low, high = consumer.get_watermark_offsets(tp, timeout=timeout, cached=False)
         watermarks[(tp.topic, tp.partition)] = (low, high)
     return lag_from_offsets(watermarks, positions)
+
+
+def group_lag(client: Any, topic: str, *, timeout: float = 5.0) -> dict[tuple[str, int], int]:
+    """Group-wide lag of every partition of `topic`, from the group's committed offsets.
+
+    `client` is a confluent_kafka.Consumer created with the group's `group.id` that never subscribes:
+    it reads the committed offsets without joining the group, so it can run on its own thread while
+    the worker's consumer rebalances. (Calling the worker's own consumer from another thread can
+    deadlock against a pending rebalance callback.)
+    """
+    from confluent_kafka import TopicPartition
+
+    md = client.list_topics(topic, timeout=timeout)
+    meta = md.topics.get(topic)
+    if meta is None or meta.error is not None:
+        return {}
+    tps = [TopicPartition(topic, p) for p in sorted(meta.partitions)]
+    committed = client.committed(tps, timeout=timeout)
+    watermarks = {(tp.topic, tp.partition): client.get_watermark_offsets(tp, timeout=timeout, cached=False)
+                  for tp in tps}
+    return lag_from_offsets(watermarks, committed)

@@ -2,8 +2,9 @@
 
 `instrument(worker, settings)` starts the /metrics exporter (when settings.metrics_port is set),
 publishes the stage's name and version, feeds every committed batch into the metric families through
-the worker's `on_batch` hook, and samples consumer lag in the background (the worker's poll loop
-may sit idle for minutes, and a lag gauge must not freeze at its last busy value).
+the worker's `on_batch` hook, and samples the group's consumer lag in the background with a client of
+its own (the worker's poll loop may sit idle for minutes, and a lag gauge must not freeze at its last
+busy value).
 Only committed batches are counted: an aborted transaction is re-read and counted once, when it lands.
 """
 
@@ -18,7 +19,7 @@ from typing import Any
 from prometheus_client import REGISTRY
 
 from pipeline.observability.exporter import MetricsServer, start_from_settings
-from pipeline.observability.lag import consumer_lag, strip_prefix
+from pipeline.observability.lag import group_lag, strip_prefix
 from pipeline.observability.metrics import METRICS, Metrics
 
 log = logging.getLogger(__name__)
@@ -48,18 +49,35 @@ class BatchObserver:
 
 @dataclass
 class LagSampler:
-    """Samples `consumer_lag(consumer)` every `interval_s` on a daemon thread until stopped."""
+    """Samples the consumer group's lag every `interval_s` on a daemon thread, with its own client.
+
+    The client shares the group id but never subscribes, so it neither joins the group nor touches
+    the worker's consumer (whose rebalance callbacks would otherwise deadlock a cross-thread call).
+    Every replica reports the same group-wide numbers: aggregate with `max by (stage, topic, partition)`.
+    """
 
     stage: str
-    consumer: Any
-    topic_prefix: str = ""
+    settings: Any
+    topic: str  # the physical topic name (prefix included)
+    group: str
     interval_s: float = 15.0
     metrics: Metrics = METRICS
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
+    _client: Any = None
+
+    def _consumer(self) -> Any:
+        if self._client is None:
+            from confluent_kafka import Consumer
+
+            self._client = Consumer(self.settings.kafka_config() | {
+                "group.id": self.group, "enable.auto.commit": False,
+                "client.id": f"docpipe-lag-{self.stage}"})
+        return self._client
 
     def sample(self) -> dict[tuple[str, int], int]:
-        lags = strip_prefix(consumer_lag(self.consumer, committed=True, timeout=5.0), self.topic_prefix)
+        lags = strip_prefix(group_lag(self._consumer(), self.topic, timeout=5.0),
+                            getattr(self.settings, "topic_prefix", ""))
         self.metrics.set_lag(self.stage, lags)
         return lags
 
@@ -67,7 +85,7 @@ class LagSampler:
         while not self._stop.wait(self.interval_s):
             try:
                 self.sample()
-            except Exception as exc:  # a closed consumer or a broker outage: try again next round
+            except Exception as exc:  # a broker outage: try again next round
                 log.debug("lag sample failed: %s", exc.__class__.__name__)
 
     def start(self) -> LagSampler:
@@ -78,7 +96,10 @@ class LagSampler:
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=self.interval_s + 1)
+            self._thread.join(timeout=self.interval_s + 6)
+        if self._client is not None:
+            self._client.close()
+            self._client = None
 
 
 @dataclass
@@ -99,6 +120,5 @@ def instrument(worker: Any, settings: Any, *, metrics: Metrics = METRICS,
     server = start_from_settings(settings, registry=metrics.registry or REGISTRY)
     metrics.worker_info(stage, worker.stage.version, instance=str(getattr(worker, "instance", "")))
     worker.on_batch = BatchObserver(stage, metrics, chained=getattr(worker, "on_batch", None))
-    sampler = LagSampler(stage, worker.consumer, getattr(settings, "topic_prefix", ""), lag_interval_s,
-                         metrics).start()
+    sampler = LagSampler(stage, settings, worker.input_topic, worker.group, lag_interval_s, metrics).start()
     return Instrumentation(server, sampler)
