@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from pipeline.ocr.settings import OcrSettings
 
 SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER")
@@ -146,8 +149,19 @@ class Settings(BaseSettings):
     blob_uri: str | None = Field(default=None, description="Blob store root; default <home>/blobs.")
     max_document_bytes: int = 50 * 1024 * 1024
     max_pages: int = 200
+    ocr: OcrSettings = Field(default_factory=OcrSettings, description="OCR stage: engine, mode, limits.")
 
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default sqlite:///<home>/docpipe.db")
+
+    # normalization and gate
+    default_locale: str | None = Field(
+        default=None, description="Locale for documents whose vendor is unknown (e.g. en_MY); None flags "
+                                  "day/month-ambiguous dates instead of guessing.")
+    po_number_patterns: list[str] | None = Field(
+        default=None, description="Regexes with a named group 'id' for PO numbers; default: built-in ones.")
+    refdata_ttl_s: float = Field(default=60.0, description="How long stages cache reference data snapshots.")
+    gate_policy: Path | None = Field(default=None, description="Policy YAML; default pipeline/gate/policies/"
+                                                               "default.v1.yaml.")
 
     # runtime
     max_batch: int = 64
@@ -156,6 +170,27 @@ class Settings(BaseSettings):
     retry_backoff_s: float = 0.2
     retry_backoff_max_s: float = 5.0
     metrics_port: int | None = None
+
+    # review (human exception queue, pipeline/review)
+    review_secret_key: str | None = Field(
+        default=None, repr=False,
+        description="Signs session cookies; default: a random key kept in <home>/review-secret (0600).",
+    )
+    review_session_ttl_s: int = 8 * 3600
+    review_cookie_secure: bool = Field(default=False, description="Set on HTTPS deployments.")
+    review_claim_ttl_s: int = Field(default=15 * 60, description="An abandoned claim expires after this.")
+    review_dual_threshold: Decimal = Field(
+        default=Decimal("10000"), description="Totals above this need a second, different approver."
+    )
+    review_sla_hours: float = Field(default=48.0, description="An exception should be closed within this.")
+    review_max_body_bytes: int = Field(default=64 * 1024, description="Larger form posts are refused (413).")
+    review_login_max_failures: int = 5
+    review_login_window_s: int = 15 * 60
+    review_page_size: int = 50
+    review_pdf_dpi: float = Field(
+        default=200.0,
+        description="DPI at which OCR rendered PDF pages (provenance boxes are in those pixels).",
+    )
 
     @property
     def blob_root(self) -> str:

@@ -68,7 +68,7 @@ CATALOGUE: dict[str, TopicSpec] = {
         ),
         TopicSpec(REJECTED, Rejection, "Rejected documents with reasons.", retention_ms=30 * DAY_MS),
         TopicSpec(FEEDBACK, Feedback, "Reviewer corrections, training data.", retention_ms=365 * DAY_MS),
-        TopicSpec(DLQ, DeadLetter, "Poison input from any stage, with the original for replay.", 
+        TopicSpec(DLQ, DeadLetter, "Poison input from any stage, with the original for replay.",
                   retention_ms=30 * DAY_MS),
         TopicSpec(STATUS, StageStatus, "Where each document is and why (one event per stage transition)."),
     ]

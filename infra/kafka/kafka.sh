@@ -15,7 +15,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 home=${DOCPIPE_KAFKA_HOME:-$HOME/.cache/docpipe/kafka}
 port=${DOCPIPE_KAFKA_PORT:-19092}
 cport=${DOCPIPE_KAFKA_CONTROLLER_PORT:-19093}
-version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$here/pom.xml")
+version=${DOCPIPE_KAFKA_VERSION:-$(sed -n "s:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p" "$here/pom.xml")}
 lib="$home/lib-$version"
 data="$home/data-$port"
 pidfile="$home/broker-$port.pid"
@@ -26,7 +26,7 @@ sec="$home/secure-$port"
 fetch() {
   if [ -f "$lib/.complete" ]; then return 0; fi
   mkdir -p "$lib"
-  mvn -q -B -f "$here/pom.xml" dependency:copy-dependencies \
+  mvn -q -B -f "$here/pom.xml" -Dkafka.version="$version" dependency:copy-dependencies \
     -DincludeScope=runtime -DoutputDirectory="$lib" >&2
   touch "$lib/.complete"
 }

@@ -23,6 +23,7 @@ def group_id(settings: Settings, stage: str) -> str:
 
 def producer(settings: Settings, *, transactional_id: str | None = None, **extra: Any) -> Producer:
     cfg: dict[str, Any] = settings.kafka_config() | {
+        "topic.metadata.refresh.interval.ms": 10_000,
         "enable.idempotence": True,
         "acks": "all",
         # murmur2 keeps key -> partition mapping identical to Java clients and ERP consumers.
@@ -41,6 +42,7 @@ def producer(settings: Settings, *, transactional_id: str | None = None, **extra
 
 def consumer(settings: Settings, *, group: str | None, **extra: Any) -> Consumer:
     cfg: dict[str, Any] = settings.kafka_config() | {
+        "topic.metadata.refresh.interval.ms": 10_000,
         "group.id": group or f"docpipe-reader-{os.getpid()}",
         "enable.auto.commit": False,
         "enable.auto.offset.store": False,
