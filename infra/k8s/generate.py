@@ -41,6 +41,12 @@ class Worker:
     lag_threshold: int  # messages of backlog one replica is expected to absorb
     min_replicas: int = 1
     max_replicas: int = 6  # = partitions: more consumers than partitions would sit idle
+    args: tuple[str, ...] = ()  # default: ("worker", stage)
+    metrics: bool = True  # serves /metrics (used for probes and scraping)
+
+    @property
+    def command(self) -> list[str]:
+        return list(self.args) if self.args else ["worker", self.stage]
 
 
 WORKERS = [
@@ -49,7 +55,8 @@ WORKERS = [
     Worker("normalize", "250m", "256Mi", "1", "512Mi", lag_threshold=200),
     Worker("gate", "250m", "384Mi", "1", "768Mi", lag_threshold=200),
     Worker("review-intake", "100m", "256Mi", "500m", "512Mi", lag_threshold=200),
-    Worker("erp-sql", "100m", "256Mi", "500m", "512Mi", lag_threshold=500),
+    # the ERP SQL sink is a plain consumer (group docpipe.erp-sql), not a StageSpec worker
+    Worker("erp-sql", "100m", "256Mi", "500m", "512Mi", lag_threshold=500, args=("erp", "sql"), metrics=False),
 ]
 
 
@@ -120,8 +127,8 @@ def deployment(name: str, component: str, args: list[str], resources: dict[str, 
             "template": {
                 "metadata": {
                     "labels": {**LABELS, **selector, "app.kubernetes.io/component": component},
-                    "annotations": {"prometheus.io/scrape": "true", "prometheus.io/port": str(METRICS_PORT),
-                                    "prometheus.io/path": "/metrics"},
+                    "annotations": {"prometheus.io/scrape": str(probes).lower(),
+                                    "prometheus.io/port": str(METRICS_PORT), "prometheus.io/path": "/metrics"},
                 },
                 "spec": pod_spec([container(name, args, resources, ports, probes)]),
             },
@@ -141,7 +148,8 @@ def worker_docs(w: Worker) -> list[dict[str, Any]]:
     name = f"worker-{w.stage}"
     res = {"requests": {"cpu": w.cpu, "memory": w.memory},
            "limits": {"cpu": w.cpu_limit, "memory": w.memory_limit}}
-    return [deployment(name, "worker", ["worker", w.stage], res, w.min_replicas, METRICS),
+    return [deployment(name, "worker", w.command, res, w.min_replicas, METRICS if w.metrics else [],
+                       probes=w.metrics),
             pdb(name, "worker", maxUnavailable=1)]
 
 
@@ -186,9 +194,10 @@ def base_docs() -> dict[str, list[dict[str, Any]]]:
         files[f"worker-{w.stage}.yaml"] = worker_docs(w)
     review_res = {"requests": {"cpu": "250m", "memory": "384Mi"}, "limits": {"cpu": "1", "memory": "768Mi"}}
     review = deployment("review", "review", ["review", "serve"], review_res, 2,
-                        [*METRICS, {"name": "http", "containerPort": 8000, "protocol": "TCP"}])
-    review["spec"]["template"]["spec"]["containers"][0]["readinessProbe"] = {
-        "tcpSocket": {"port": "http"}, "periodSeconds": 10}
+                        [{"name": "http", "containerPort": 8000, "protocol": "TCP"}], probes=False)
+    review_c = review["spec"]["template"]["spec"]["containers"][0]
+    review_c["readinessProbe"] = {"tcpSocket": {"port": "http"}, "periodSeconds": 10}
+    review_c["livenessProbe"] = {"tcpSocket": {"port": "http"}, "periodSeconds": 20, "failureThreshold": 3}
     files["review.yaml"] = [
         review,
         {"apiVersion": "v1", "kind": "Service", "metadata": meta("review", "review"),
@@ -198,7 +207,7 @@ def base_docs() -> dict[str, list[dict[str, Any]]]:
     ]
     relay_res = {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}}
     files["review-relay.yaml"] = [
-        deployment("review-relay", "relay", ["review", "relay"], relay_res, 1, METRICS),
+        deployment("review-relay", "relay", ["review", "relay"], relay_res, 1, [], probes=False),
         pdb("review-relay", "relay", maxUnavailable=1)]
     return files
 

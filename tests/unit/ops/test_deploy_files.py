@@ -25,9 +25,11 @@ from pipeline.topics import STAGE_INPUTS
 ROOT = Path(__file__).resolve().parents[3]
 COMPOSE = ROOT / "docker-compose.yml"
 K8S = ROOT / "infra" / "k8s"
-WORKER_STAGES = {"ocr", "extract", "normalize", "gate", "review-intake", "erp-sql"}
+WORKER_STAGES = {"ocr", "extract", "normalize", "gate", "review-intake"}  # StageSpec workers
+CONSUMERS = WORKER_STAGES | {"erp-sql"}  # everything KEDA scales on consumer lag
+COMMANDS = {"erp-sql": ["erp", "sql"]}  # consumers that are not `docpipe worker STAGE`
 ALLOWED_COMMANDS = {("worker", s) for s in WORKER_STAGES} | {("topics", "create"), ("review", "serve"),
-                                                               ("review", "relay")}
+                                                               ("review", "relay"), ("erp", "sql")}
 METRIC_NAMES = exported_names(Metrics(CollectorRegistry()))
 
 
@@ -70,7 +72,11 @@ def test_every_docpipe_command_is_a_real_subcommand() -> None:
     assert commands <= ALLOWED_COMMANDS, commands - ALLOWED_COMMANDS
     # every worker stage of the brief is deployed, and each consumes a catalogue topic
     assert {c[1] for c in commands if c[0] == "worker"} == WORKER_STAGES
-    assert not WORKER_STAGES - set(STAGE_INPUTS)
+    assert ("erp", "sql") in commands
+    assert not CONSUMERS - set(STAGE_INPUTS)
+    from pipeline.stages import STAGE_BUILDERS
+
+    assert not WORKER_STAGES - set(STAGE_BUILDERS)  # `docpipe worker X` resolves X
 
 
 def test_commands_exist_in_the_cli_where_registered() -> None:
@@ -115,8 +121,8 @@ def test_compose_wiring() -> None:
 def test_prometheus_scrapes_every_docpipe_service() -> None:
     prom = yaml.safe_load((ROOT / "infra/prometheus/prometheus.yml").read_text())
     names = {n for job in prom["scrape_configs"] for sd in job.get("dns_sd_configs", []) for n in sd["names"]}
-    long_running = {n for n, s in docpipe_services(compose()).items() if n != "topics-init"}
-    assert long_running <= names
+    exporting = {n for n, s in docpipe_services(compose()).items() if s["command"][0] == "worker"}
+    assert exporting <= names
 
 
 def test_prometheus_k8s_config_keeps_annotated_pods() -> None:
@@ -126,7 +132,8 @@ def test_prometheus_k8s_config_keeps_annotated_pods() -> None:
     deployments = [d for _, d in k8s_docs() if d["kind"] == "Deployment"]
     for dep in deployments:
         ann = dep["spec"]["template"]["metadata"]["annotations"]
-        assert ann["prometheus.io/scrape"] == "true" and ann["prometheus.io/port"] == "9100"
+        exports = dep["spec"]["template"]["spec"]["containers"][0]["args"][0] == "worker"
+        assert ann["prometheus.io/scrape"] == str(exports).lower() and ann["prometheus.io/port"] == "9100"
 
 
 # ---------------------------------------------------------------- metric names in dashboards and alerts
@@ -264,14 +271,14 @@ def test_k8s_workers_scaled_on_their_consumer_lag() -> None:
     for _, d in docs:
         by_kind.setdefault(d["kind"], {})[d["metadata"]["name"]] = d
     deployments, scaled = by_kind["Deployment"], by_kind["ScaledObject"]
-    assert set(scaled) == {f"worker-{s}" for s in WORKER_STAGES}
+    assert set(scaled) == {f"worker-{s}" for s in CONSUMERS}
     for name, so in scaled.items():
         stage = name.removeprefix("worker-")
         spec = so["spec"]
         target = spec["scaleTargetRef"]
         assert target["kind"] == "Deployment" and target["name"] in deployments
         container = deployments[target["name"]]["spec"]["template"]["spec"]["containers"][0]
-        assert container["args"] == ["worker", stage]
+        assert container["args"] == COMMANDS.get(stage, ["worker", stage])
         (trigger,) = spec["triggers"]
         assert trigger["type"] == "kafka"
         meta = trigger["metadata"]
@@ -289,7 +296,10 @@ def test_k8s_workers_scaled_on_their_consumer_lag() -> None:
         assert any(all(labels.get(k) == v for k, v in sel.items()) for sel in pdb_selectors), name
         pod = dep["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True
-        assert any(p["containerPort"] == 9100 for p in pod["containers"][0]["ports"])
+        c = pod["containers"][0]
+        exports = c["args"][0] == "worker"  # only `docpipe worker` starts the exporter
+        assert any(p["containerPort"] == 9100 for p in c["ports"]) == exports, name
+        assert ("startupProbe" in c and c["startupProbe"]["httpGet"]["path"] == "/metrics") == exports, name
 
 
 # ---------------------------------------------------------------- Dockerfile and scripts
