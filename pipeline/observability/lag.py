@@ -60,10 +60,7 @@ def consumer_lag(consumer: Any, *, committed: bool = False,
     assignment = consumer.assignment()
     if not assignment:
         return {}
-    if committed:
-        positions = consumer.committed(assignment, timeout=timeout)
-    else:
-        positions = consumer.position(assignment)
+    positions = consumer.committed(assignment, timeout=timeout) if committed else consumer.position(assignment)
     watermarks: dict[tuple[str, int], tuple[int, int]] = {}
     for tp in assignment:
         low, high = consumer.get_watermark_offsets(tp, timeout=timeout, cached=False)
