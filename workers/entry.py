@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from pipeline.config import get_settings
+from pipeline.observability.worker import instrument
 from pipeline.runtime.kafka import KafkaWorker, WorkerStats
 from pipeline.stages import resolve
 
@@ -25,7 +26,11 @@ def run_stage(stage: str, *, slot: str = "0", idle_exit_s: float | None = None) 
     spec = resolve(stage)(settings)
     worker = KafkaWorker(spec, settings, slot=slot)
     worker.install_signal_handlers()
-    stats = worker.run(idle_exit_s=idle_exit_s)
+    probes = instrument(worker, settings)  # /metrics on DOCPIPE_METRICS_PORT, group lag sampling
+    try:
+        stats = worker.run(idle_exit_s=idle_exit_s)
+    finally:
+        probes.stop()
     log.info("stage %s stopped: consumed=%d produced=%d dead_lettered=%d skipped=%d aborted=%d",
              spec.name, stats.consumed, stats.produced, stats.dead_lettered, stats.skipped, stats.aborted)
     return stats

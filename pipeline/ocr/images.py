@@ -18,6 +18,10 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from pipeline.ocr.errors import CorruptDocument, ImageTooSmall, PageLimitExceeded, PixelLimitExceeded
 
+# What Pillow raises for a damaged TIFF page directory when counting or seeking frames: EOFError for a
+# missing page, TypeError("Missing dimensions")/KeyError for a directory without ImageWidth, ...
+_FRAME_ERRORS = (EOFError, OSError, ValueError, TypeError, KeyError, SyntaxError, struct.error)
+
 
 @dataclass(frozen=True)
 class ImageLimits:
@@ -90,13 +94,16 @@ def iter_frames(data: bytes, limits: ImageLimits) -> Iterator[Frame]:
     except (OSError, ValueError, SyntaxError) as exc:
         raise CorruptDocument(f"image header is corrupt ({exc.__class__.__name__})") from None
     with im:
-        n_frames = int(getattr(im, "n_frames", 1) or 1)
+        try:
+            n_frames = int(getattr(im, "n_frames", 1) or 1)  # TIFF: walks every page directory
+        except _FRAME_ERRORS as exc:
+            raise CorruptDocument(f"image page directory is corrupt ({exc.__class__.__name__})") from None
         if n_frames > limits.max_frames:
             raise PageLimitExceeded(f"image has {n_frames} frames, limit is {limits.max_frames}")
         for index in range(n_frames):
             try:
                 im.seek(index)
-            except EOFError:
+            except _FRAME_ERRORS:
                 raise CorruptDocument(f"image frame {index + 1} of {n_frames} is missing (truncated file)") from None
             check_size(im.width, im.height, limits, what=f"image frame {index + 1}" if n_frames > 1 else "image")
             try:
