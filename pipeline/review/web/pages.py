@@ -15,7 +15,6 @@ from PIL import Image, ImageSequence
 
 MAX_RENDER_PIXELS = 2600 * 3400  # bounds memory for hostile or huge pages
 RENDER_DPI = 150.0
-Image.MAX_IMAGE_PIXELS = 80_000_000
 
 
 class PageError(ValueError):
