@@ -3,55 +3,133 @@
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from pipeline.ocr.settings import OcrSettings
+
+SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER")
+
+
+def _secret(value: SecretStr | None, file: Path | None, what: str) -> str | None:
+    """A secret from its env value or, failing that, its file; the error names the file, never the value."""
+    if value is not None:
+        return value.get_secret_value()
+    if file is None:
+        return None
+    try:
+        return file.read_text().strip()
+    except OSError as exc:
+        raise ValueError(f"cannot read {what} file {file}: {exc.strerror}") from None
 
 
 class KafkaSecurity(BaseModel):
-    """Client security; secrets come from env or files only and are never logged."""
+    """Client security; secrets come from env or files only and are never logged.
+
+    Secrets are SecretStr: repr, str and model_dump show '**********'. Env example:
+    DOCPIPE_KAFKA_SECURITY__PROTOCOL=SASL_SSL, DOCPIPE_KAFKA_SECURITY__SASL_MECHANISM=SCRAM-SHA-512,
+    DOCPIPE_KAFKA_SECURITY__SASL_USERNAME=docpipe,
+    DOCPIPE_KAFKA_SECURITY__SASL_PASSWORD_FILE=/run/secrets/kafka.
+    """
 
     protocol: str = "PLAINTEXT"  # PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL
-    sasl_mechanism: str | None = None  # SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER
+    sasl_mechanism: str | None = None  # SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER (PLAIN only over TLS)
     sasl_username: str | None = None
-    sasl_password: str | None = Field(default=None, repr=False)
+    sasl_password: SecretStr | None = Field(default=None, repr=False)
     sasl_password_file: Path | None = None
     ssl_ca_location: Path | None = None
     ssl_certificate_location: Path | None = None
     ssl_key_location: Path | None = None
+    ssl_key_password: SecretStr | None = Field(default=None, repr=False)
+    ssl_key_password_file: Path | None = None
+    ssl_endpoint_identification: bool = Field(
+        default=True, description="Verify the broker host name against its certificate (keep on).")
     oauth_token_endpoint: str | None = None
     oauth_client_id: str | None = None
-    oauth_client_secret: str | None = Field(default=None, repr=False)
+    oauth_client_secret: SecretStr | None = Field(default=None, repr=False)
+    oauth_client_secret_file: Path | None = None
+    oauth_scope: str | None = None
+    oauth_extensions: str | None = Field(default=None, description="key=value,... sent to the broker (e.g. "
+                                         "logicalCluster=lkc-1,identityPoolId=pool-2).")
+
+    @field_validator("protocol")
+    @classmethod
+    def _known_protocol(cls, v: str) -> str:
+        v = v.upper()
+        if v not in SECURITY_PROTOCOLS:
+            raise ValueError(f"unknown security protocol {v!r}; one of {', '.join(SECURITY_PROTOCOLS)}")
+        return v
+
+    @field_validator("sasl_mechanism")
+    @classmethod
+    def _known_mechanism(cls, v: str | None) -> str | None:
+        if v is None or v == "":
+            return None
+        v = v.upper()
+        if v not in SASL_MECHANISMS:
+            raise ValueError(f"unknown SASL mechanism {v!r}; one of {', '.join(SASL_MECHANISMS)}")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> KafkaSecurity:
+        sasl = self.protocol.startswith("SASL_")
+        if sasl and not self.sasl_mechanism:
+            raise ValueError(f"security protocol {self.protocol} needs sasl_mechanism")
+        if self.sasl_mechanism and not sasl:
+            raise ValueError(f"sasl_mechanism {self.sasl_mechanism} needs protocol SASL_SSL or "
+                             "SASL_PLAINTEXT")
+        if self.sasl_mechanism == "PLAIN" and self.protocol != "SASL_SSL":
+            raise ValueError("SASL/PLAIN sends the password in clear: only allowed with SASL_SSL")
+        return self
 
     def client_config(self) -> dict[str, Any]:
+        """librdkafka (confluent-kafka) properties; raises ValueError when a required secret is missing."""
         cfg: dict[str, Any] = {"security.protocol": self.protocol}
         if self.sasl_mechanism:
             cfg["sasl.mechanism"] = self.sasl_mechanism
             if self.sasl_mechanism == "OAUTHBEARER":
+                secret = _secret(self.oauth_client_secret, self.oauth_client_secret_file,
+                                 "OAuth client secret")
+                missing = [name for name, val in (("oauth_token_endpoint", self.oauth_token_endpoint),
+                                                  ("oauth_client_id", self.oauth_client_id),
+                                                  ("oauth_client_secret", secret)) if not val]
+                if missing:
+                    raise ValueError(f"SASL/OAUTHBEARER (OIDC client credentials) needs {', '.join(missing)}")
                 cfg["sasl.oauthbearer.method"] = "oidc"
-                if self.oauth_token_endpoint:
-                    cfg["sasl.oauthbearer.token.endpoint.url"] = self.oauth_token_endpoint
-                if self.oauth_client_id:
-                    cfg["sasl.oauthbearer.client.id"] = self.oauth_client_id
-                if self.oauth_client_secret:
-                    cfg["sasl.oauthbearer.client.secret"] = self.oauth_client_secret
+                cfg["sasl.oauthbearer.token.endpoint.url"] = self.oauth_token_endpoint
+                cfg["sasl.oauthbearer.client.id"] = self.oauth_client_id
+                cfg["sasl.oauthbearer.client.secret"] = secret
+                if self.oauth_scope:
+                    cfg["sasl.oauthbearer.scope"] = self.oauth_scope
+                if self.oauth_extensions:
+                    cfg["sasl.oauthbearer.extensions"] = self.oauth_extensions
             else:
-                password = self.sasl_password
-                if password is None and self.sasl_password_file:
-                    password = self.sasl_password_file.read_text().strip()
-                cfg["sasl.username"] = self.sasl_username or ""
-                cfg["sasl.password"] = password or ""
-        for key, val in (
-            ("ssl.ca.location", self.ssl_ca_location),
-            ("ssl.certificate.location", self.ssl_certificate_location),
-            ("ssl.key.location", self.ssl_key_location),
-        ):
-            if val:
-                cfg[key] = str(val)
+                password = _secret(self.sasl_password, self.sasl_password_file, "SASL password")
+                if not self.sasl_username or not password:
+                    raise ValueError(f"SASL/{self.sasl_mechanism} needs sasl_username and sasl_password "
+                                     "(or sasl_password_file)")
+                cfg["sasl.username"] = self.sasl_username
+                cfg["sasl.password"] = password
+        if self.protocol in ("SSL", "SASL_SSL"):
+            for key, val in (
+                ("ssl.ca.location", self.ssl_ca_location),
+                ("ssl.certificate.location", self.ssl_certificate_location),
+                ("ssl.key.location", self.ssl_key_location),
+            ):
+                if val:
+                    cfg[key] = str(val)
+            key_password = _secret(self.ssl_key_password, self.ssl_key_password_file, "TLS key password")
+            if key_password:
+                cfg["ssl.key.password"] = key_password
+            verify = "https" if self.ssl_endpoint_identification else "none"
+            cfg["ssl.endpoint.identification.algorithm"] = verify
         return cfg
 
 
@@ -106,8 +184,19 @@ class Settings(BaseSettings):
     blob_uri: str | None = Field(default=None, description="Blob store root; default <home>/blobs.")
     max_document_bytes: int = 50 * 1024 * 1024
     max_pages: int = 200
+    ocr: OcrSettings = Field(default_factory=OcrSettings, description="OCR stage: engine, mode, limits.")
 
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default sqlite:///<home>/docpipe.db")
+
+    # normalization and gate
+    default_locale: str | None = Field(
+        default=None, description="Locale for documents whose vendor is unknown (e.g. en_MY); None flags "
+                                  "day/month-ambiguous dates instead of guessing.")
+    po_number_patterns: list[str] | None = Field(
+        default=None, description="Regexes with a named group 'id' for PO numbers; default: built-in ones.")
+    refdata_ttl_s: float = Field(default=60.0, description="How long stages cache reference data snapshots.")
+    gate_policy: Path | None = Field(default=None, description="Policy YAML; default pipeline/gate/policies/"
+                                                               "default.v1.yaml.")
 
     # runtime
     max_batch: int = 64
@@ -118,6 +207,27 @@ class Settings(BaseSettings):
     metrics_port: int | None = None
 
     inference: InferenceSettings = Field(default_factory=InferenceSettings)
+
+    # review (human exception queue, pipeline/review)
+    review_secret_key: str | None = Field(
+        default=None, repr=False,
+        description="Signs session cookies; default: a random key kept in <home>/review-secret (0600).",
+    )
+    review_session_ttl_s: int = 8 * 3600
+    review_cookie_secure: bool = Field(default=False, description="Set on HTTPS deployments.")
+    review_claim_ttl_s: int = Field(default=15 * 60, description="An abandoned claim expires after this.")
+    review_dual_threshold: Decimal = Field(
+        default=Decimal("10000"), description="Totals above this need a second, different approver."
+    )
+    review_sla_hours: float = Field(default=48.0, description="An exception should be closed within this.")
+    review_max_body_bytes: int = Field(default=64 * 1024, description="Larger form posts are refused (413).")
+    review_login_max_failures: int = 5
+    review_login_window_s: int = 15 * 60
+    review_page_size: int = 50
+    review_pdf_dpi: float = Field(
+        default=200.0,
+        description="DPI at which OCR rendered PDF pages (provenance boxes are in those pixels).",
+    )
 
     @property
     def blob_root(self) -> str:

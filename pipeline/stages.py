@@ -40,7 +40,7 @@ def resolve(spec: str) -> Callable[[Settings], StageSpec]:
     builder: Any = getattr(mod, func, None)
     if builder is None:
         raise UnknownStage(f"stage {spec!r}: {module} has no {func}")
-    return builder  # type: ignore[no-any-return]
+    return builder
 
 
 def available() -> list[str]:

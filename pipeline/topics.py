@@ -25,6 +25,10 @@ from pipeline.contracts import (
 )
 
 DAY_MS = 24 * 3600 * 1000
+# OCR results of long documents (~20 KB per text page) outgrow Kafka's 1 MB default; the stages
+# downstream carry the same document, so their topics take the same size. Producers match it.
+LARGE_MESSAGE_BYTES = 16 * 1024 * 1024
+LARGE = {"max.message.bytes": str(LARGE_MESSAGE_BYTES)}
 
 
 @dataclass(frozen=True)
@@ -59,16 +63,20 @@ CATALOGUE: dict[str, TopicSpec] = {
     t.name: t
     for t in [
         TopicSpec(INGESTED, DocumentIngested, "A document was stored in the blob store (claim check)."),
-        TopicSpec(OCR, OcrResult, "Pages, lines, boxes and confidences; structured documents pass through."),
-        TopicSpec(EXTRACTED, Extraction, "Raw field values with confidence and provenance, per prompt set."),
-        TopicSpec(NORMALIZED, NormalizedDocument, "Typed, validated values; vendor match; PO change deltas."),
-        TopicSpec(DECIDED, Decision, "Gate outcome with every rule evaluated and the policy version."),
+        TopicSpec(OCR, OcrResult, "Pages, lines, boxes and confidences; structured documents pass through.",
+                  extra_config=LARGE),
+        TopicSpec(EXTRACTED, Extraction, "Raw field values with confidence and provenance, per prompt set.",
+                  extra_config=LARGE),
+        TopicSpec(NORMALIZED, NormalizedDocument, "Typed, validated values; vendor match; PO change deltas.",
+                  extra_config=LARGE),
+        TopicSpec(DECIDED, Decision, "Gate outcome with every rule evaluated and the policy version.",
+                  extra_config=LARGE),
         TopicSpec(
             APPROVED, ApprovedDocument, "The ERP contract: approved documents.", retention_ms=30 * DAY_MS
         ),
         TopicSpec(REJECTED, Rejection, "Rejected documents with reasons.", retention_ms=30 * DAY_MS),
         TopicSpec(FEEDBACK, Feedback, "Reviewer corrections, training data.", retention_ms=365 * DAY_MS),
-        TopicSpec(DLQ, DeadLetter, "Poison input from any stage, with the original for replay.", 
+        TopicSpec(DLQ, DeadLetter, "Poison input from any stage, with the original for replay.",
                   retention_ms=30 * DAY_MS),
         TopicSpec(STATUS, StageStatus, "Where each document is and why (one event per stage transition)."),
     ]

@@ -15,7 +15,7 @@ from tests.kafka_harness import Broker, Pipeline, broker_session
 @pytest.fixture(scope="session")
 def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
     if os.environ.get("DOCPIPE_TEST_BOOTSTRAP"):
-        host, _, port = os.environ["DOCPIPE_TEST_BOOTSTRAP"].rpartition(":")
+        port = os.environ["DOCPIPE_TEST_BOOTSTRAP"].rpartition(":")[2]
         yield Broker(home=Path("/nonexistent"), port=int(port), controller_port=0)
         return
     yield from broker_session(tmp_path_factory.mktemp("broker"))

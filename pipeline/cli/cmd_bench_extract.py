@@ -11,19 +11,9 @@ from typing import Annotated, Any
 
 import typer
 
-from pipeline.cli.output import emit, fail
+from pipeline.cli.output import bench_group, emit, fail
 from pipeline.config import get_settings
 from pipeline.inference.sroie import DEFAULT_ROOT
-
-
-def bench_group(app: typer.Typer) -> typer.Typer:
-    """The shared `docpipe bench` group (created by whichever bench module registers first)."""
-    for info in app.registered_groups:
-        if info.name == "bench" and info.typer_instance is not None:
-            return info.typer_instance
-    group = typer.Typer(help="Benchmarks (JSON results).", no_args_is_help=True)
-    app.add_typer(group, name="bench")
-    return group
 
 
 def evaluate(result: dict[str, Any], delay_ms: float) -> dict[str, Any]:

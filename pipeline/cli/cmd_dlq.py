@@ -19,7 +19,9 @@ def _dead_letters(stage: str | None) -> list[dict[str, Any]]:
     settings = get_settings()
     rows = []
     for msg in read_topic(settings, settings.topic(DLQ)):
-        env = json.loads(msg.value())
+        env = json.loads(msg.value() or b"{}")
+        if "payload" not in env:
+            continue
         p = env["payload"]
         if stage and p["stage"] != stage:
             continue

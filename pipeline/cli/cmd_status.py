@@ -10,8 +10,8 @@ from pipeline.cli.output import emit, fail
 from pipeline.config import get_settings
 
 
-def _row(value: bytes) -> dict[str, object]:
-    env = json.loads(value)
+def _row(value: bytes | None) -> dict[str, object]:
+    env = json.loads(value or b"{}")
     p = env.get("payload", {})
     return {"document_id": env.get("document_id"), "at": env.get("created_at"), "stage": p.get("stage"),
             "state": p.get("state"), "detail": p.get("detail", ""), "next": p.get("next_topic")}
@@ -39,7 +39,7 @@ def register(app: typer.Typer) -> None:
         parts = [partition_for(document_id.encode(), settings.partitions)] if len(document_id) == 64 else None
         try:
             rows = [_row(m.value()) for m in read_topic(settings, topic, partitions=parts)
-                    if m.key() and m.key().decode().startswith(document_id)]
+                    if (m.key() or b"").decode().startswith(document_id)]
         except (LookupError, TimeoutError) as exc:
             fail(str(exc))
         if not rows:

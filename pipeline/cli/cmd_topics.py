@@ -30,9 +30,8 @@ def register(app: typer.Typer) -> None:
     @topics.command("list")
     def list_(as_json: bool = typer.Option(False, "--json")) -> None:
         """List the broker's topics with partition counts."""
-        from pipeline.topics import CATALOGUE
-
         from pipeline.runtime.admin import list_topics
+        from pipeline.topics import CATALOGUE
 
         try:
             found = list_topics(get_settings())

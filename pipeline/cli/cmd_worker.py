@@ -2,21 +2,9 @@
 
 from __future__ import annotations
 
-import logging
-
 import typer
 
 from pipeline.cli.output import fail
-from pipeline.config import get_settings
-
-
-def configure_logging(level: str) -> None:
-    try:
-        from pipeline.observability.logging import configure_logging as structured  # type: ignore[import-not-found]
-    except ImportError:
-        logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    else:
-        structured(level)
 
 
 def register(app: typer.Typer) -> None:
@@ -28,18 +16,11 @@ def register(app: typer.Typer) -> None:
         log_level: str = typer.Option("info"),
     ) -> None:
         """Run one stage worker until SIGTERM/Ctrl-C (finishes and commits the current batch)."""
-        from pipeline.runtime.kafka import KafkaWorker
-        from pipeline.stages import UnknownStage, resolve
+        from pipeline.stages import UnknownStage
+        from workers.entry import configure_logging, run_stage
 
         configure_logging(log_level)
-        settings = get_settings()
         try:
-            spec = resolve(stage)(settings)
+            run_stage(stage, slot=slot, idle_exit_s=idle_exit)
         except UnknownStage as exc:
             fail(str(exc))
-        w = KafkaWorker(spec, settings, slot=slot)
-        w.install_signal_handlers()
-        stats = w.run(idle_exit_s=idle_exit)
-        logging.getLogger("docpipe.worker").info(
-            "stage %s stopped: consumed=%d produced=%d dead_lettered=%d skipped=%d aborted=%d",
-            spec.name, stats.consumed, stats.produced, stats.dead_lettered, stats.skipped, stats.aborted)

@@ -140,7 +140,9 @@ class Feedback(ContractModel):
 class DeadLetter(ContractModel):
     stage: str
     stage_version: str
-    error_kind: Literal["undecodable", "schema_invalid", "unknown_major_version", "handler_error", "transient_exhausted"]
+    error_kind: Literal[
+        "undecodable", "schema_invalid", "unknown_major_version", "handler_error", "transient_exhausted"
+    ]
     error: str = Field(description="One readable line; never document content.")
     error_type: str
     source_topic: str

@@ -94,4 +94,4 @@ class OcrResult(ContractModel):
     warnings: list[str] = Field(default_factory=list)
 
     def text(self) -> str:
-        return "\n".join(line.text for page in self.pages for line in sorted(page.lines, key=lambda l: l.order))
+        return "\n".join(line.text for page in self.pages for line in sorted(page.lines, key=lambda ln: ln.order))

@@ -86,6 +86,9 @@ class NormalizedLineItem(ContractModel):
     amount: Decimal | None = None
     sku: str | None = None
     notes: list[str] = Field(default_factory=list)
+    confidence: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="Extraction confidence of the line (checked by the gate)."
+    )
 
 
 class VendorMatch(ContractModel):

@@ -28,10 +28,10 @@ class Base(DeclarativeBase):
 def make_engine(url: str, **kwargs: object) -> Engine:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, future=True, **kwargs)  # type: ignore[arg-type]
+    engine = create_engine(url, future=True, **kwargs)
     if engine.dialect.name == "sqlite":
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        def _sqlite_pragmas(dbapi_conn, _record):
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
@@ -40,7 +40,7 @@ def make_engine(url: str, **kwargs: object) -> Engine:
     return engine
 
 
-def session_factory(engine: Engine) -> sessionmaker:  # type: ignore[type-arg]
+def session_factory(engine: Engine) -> sessionmaker:
     return sessionmaker(engine, expire_on_commit=False, future=True)
 
 

@@ -25,7 +25,9 @@ def sniff(data: bytes) -> str:
     if not data:
         raise UnsupportedMediaType("empty file")
     head = data[:16]
-    if data[:1024].lstrip(b"\x00\t\r\n ").startswith(b"%PDF-") or b"%PDF-" in data[:1024]:
+    # Magic at offset 0 is unambiguous and wins; "%PDF-" may sit anywhere in the first KiB (readers
+    # tolerate a preamble), but an image or JSON document merely *containing* that text is no PDF.
+    if data[:1024].lstrip(b"\x00\t\r\n ").startswith(b"%PDF-"):
         return PDF
     if head.startswith(b"\xff\xd8\xff"):
         return JPEG
@@ -40,14 +42,16 @@ def sniff(data: bytes) -> str:
     stripped = data.lstrip(b"\xef\xbb\xbf \t\r\n")
     if stripped[:1] == b"{":
         return _sniff_json(data)
+    if b"%PDF-" in data[:1024]:
+        return PDF
     raise UnsupportedMediaType(f"unsupported file type (starts with {head[:8]!r})")
 
 
 def _sniff_json(data: bytes) -> str:
     try:
         doc = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UnsupportedMediaType(f"JSON document does not parse: {exc.__class__.__name__}") from exc
+    except (ValueError, RecursionError) as exc:  # bad JSON/UTF-8, >4300-digit ints, pathological nesting
+        raise UnsupportedMediaType(f"JSON document does not parse: {exc.__class__.__name__}") from None
     if isinstance(doc, dict) and doc.get("document_type") == "po_change":
         return PO_CHANGE_JSON
     raise UnsupportedMediaType("JSON document is not a PO change (needs \"document_type\": \"po_change\")")

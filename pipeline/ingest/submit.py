@@ -115,21 +115,31 @@ def ingest_bytes(data: bytes, store: BlobStore, *, filename: str | None, setting
 def submit_paths(paths: Iterable[str | Path], store: BlobStore, settings: Settings, kafka_producer: Any, *,
                  kind_hint: DocKind | None = None, submitted_by: str | None = None,
                  progress: Callable[[Submitted], None] | None = None) -> list[Submitted]:
-    """Submit every file; a bad file is reported and skipped, never fatal for the others."""
+    """Submit every file; a bad file is reported and skipped, never fatal for the others.
+
+    An announcement counts only when Kafka acknowledged it with an offset; the rest are sent again
+    (safe: the same document has the same event id and every stage skips what it has handled).
+    """
     results: list[Submitted] = []
-    failures: list[str] = []
     topic = settings.topic(INGESTED)
+    pending: dict[bytes, bytes] = {}
+    errors: dict[bytes, str] = {}
 
     def delivered(err: Any, msg: Any) -> None:
-        if err is not None:
-            failures.append(f"{msg.key().decode() if msg.key() else '?'}: {err}")
+        if err is None and msg.offset() is not None and msg.offset() >= 0:
+            pending.pop(msg.key(), None)
+            errors.pop(msg.key(), None)
+        else:
+            errors[msg.key()] = str(err or "no offset acknowledged")
 
     for path in expand_paths(paths):
         try:
             data = read_document(path, settings.max_document_bytes)
             env, existed = ingest_bytes(data, store, filename=path.name, settings=settings,
                                         kind_hint=kind_hint, submitted_by=submitted_by)
-            kafka_producer.produce(topic, key=env.key, value=encode_envelope(env), on_delivery=delivered)
+            value = encode_envelope(env)
+            pending[env.key] = value
+            kafka_producer.produce(topic, key=env.key, value=value, on_delivery=delivered)
             kafka_producer.poll(0)
             res = Submitted(str(path), env.document_id, "duplicate" if existed else "new",
                             env.payload.blob.media_type, env.payload.blob.size)
@@ -138,8 +148,15 @@ def submit_paths(paths: Iterable[str | Path], store: BlobStore, settings: Settin
         results.append(res)
         if progress:
             progress(res)
-    remaining = kafka_producer.flush(60)
-    if remaining or failures:
-        raise RuntimeError(f"{remaining + len(failures)} announcement(s) not acknowledged by Kafka: "
-                           f"{'; '.join(failures[:3])}. Submit again: duplicates are safe.")
+    for _attempt in range(5):
+        kafka_producer.flush(60)
+        if not pending:
+            return results
+        for key, value in list(pending.items()):
+            kafka_producer.produce(topic, key=key, value=value, on_delivery=delivered)
+    kafka_producer.flush(60)
+    if pending:
+        sample = "; ".join(f"{k.decode()[:12]}: {errors.get(k, 'no acknowledgement')}" for k in list(pending)[:3])
+        raise RuntimeError(f"{len(pending)} announcement(s) not acknowledged by Kafka ({sample}). "
+                           "Submit again: duplicates are safe.")
     return results

@@ -6,7 +6,7 @@ drives it against Kafka with transactions.
 """
 
 from pipeline.runtime.errors import PermanentError, TransientError
-from pipeline.runtime.local import LocalRunner, LocalResult
+from pipeline.runtime.local import LocalResult, LocalRunner
 from pipeline.runtime.stage import Emit, StageSpec, decode_envelope
 
 __all__ = [

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import NewTopic
@@ -38,7 +40,32 @@ def create_topics(settings: Settings, specs: list[TopicSpec] | None = None,
                 states.append(TopicState(name, spec.partitions, False))
             else:
                 raise
+    _await_leaders(client, [s.name for s in states], timeout_s)
     return states
+
+
+def _await_leaders(client: Any, topics: list[str], timeout_s: float) -> None:
+    """Wait until every partition of `topics` has a leader in the cluster metadata.
+
+    An idempotent producer that writes to a topic its metadata still calls non-existent resets its
+    sequence numbers, and the broker then drops later batches as "duplicates" while reporting
+    success (librdkafka#3712-style loss, reproduced here against Kafka 3.9 and 4.1). So nothing is
+    produced to a topic before it is fully visible.
+    """
+    deadline = time.monotonic() + timeout_s
+    pending = set(topics)
+    while pending:
+        md = client.list_topics(timeout=10.0)
+        for name in list(pending):
+            meta = md.topics.get(name)
+            if meta is not None and meta.error is None and meta.partitions and all(
+                    p.leader >= 0 for p in meta.partitions.values()):
+                pending.discard(name)
+        if not pending:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"topics without leaders after {timeout_s}s: {sorted(pending)[:5]}")
+        time.sleep(0.2)
 
 
 def list_topics(settings: Settings, timeout_s: float = 10.0) -> dict[str, int]:

@@ -10,6 +10,7 @@ from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient
 
 from pipeline.config import Settings
+from pipeline.topics import LARGE_MESSAGE_BYTES
 
 
 def instance_id(slot: int | str = 0) -> str:
@@ -23,6 +24,7 @@ def group_id(settings: Settings, stage: str) -> str:
 
 def producer(settings: Settings, *, transactional_id: str | None = None, **extra: Any) -> Producer:
     cfg: dict[str, Any] = settings.kafka_config() | {
+        "topic.metadata.refresh.interval.ms": 10_000,
         "enable.idempotence": True,
         "acks": "all",
         # murmur2 keeps key -> partition mapping identical to Java clients and ERP consumers.
@@ -30,6 +32,7 @@ def producer(settings: Settings, *, transactional_id: str | None = None, **extra
         "linger.ms": 5,
         "compression.type": "lz4",
         "message.timeout.ms": 120_000,
+        "message.max.bytes": LARGE_MESSAGE_BYTES + 64 * 1024,
     }
     if transactional_id:
         cfg["transactional.id"] = transactional_id
@@ -41,6 +44,7 @@ def producer(settings: Settings, *, transactional_id: str | None = None, **extra
 
 def consumer(settings: Settings, *, group: str | None, **extra: Any) -> Consumer:
     cfg: dict[str, Any] = settings.kafka_config() | {
+        "topic.metadata.refresh.interval.ms": 10_000,
         "group.id": group or f"docpipe-reader-{os.getpid()}",
         "enable.auto.commit": False,
         "enable.auto.offset.store": False,

@@ -22,16 +22,18 @@ from confluent_kafka import KafkaError, KafkaException, Message, TopicPartition
 
 from pipeline.config import Settings
 from pipeline.contracts import utcnow
+from pipeline.runtime.admin import create_topics
 from pipeline.runtime.clients import consumer as make_consumer
 from pipeline.runtime.clients import group_id, instance_id
 from pipeline.runtime.clients import producer as make_producer
-from pipeline.runtime.admin import create_topics
 from pipeline.runtime.ledger import load_ledger
-from pipeline.runtime.policy import Outcome, process_batch
+from pipeline.runtime.policy import Outcome, RawMessage, process_batch
 from pipeline.runtime.stage import StageSpec, encode_envelope
 from pipeline.topics import ledger_spec, ledger_topic
 
 log = logging.getLogger(__name__)
+
+TXN_CALL_TIMEOUT_S = 20.0
 
 
 @dataclass
@@ -43,6 +45,13 @@ class WorkerStats:
     transactions: int = 0
     aborted: int = 0
     batch_sizes: list[int] = field(default_factory=list)
+
+
+def _raw(m: Message) -> RawMessage:
+    """A consumed (non-error) message always has topic, partition and offset."""
+    topic, partition, offset = m.topic(), m.partition(), m.offset()
+    assert topic is not None and partition is not None and offset is not None
+    return topic, partition, offset, m.key(), m.value()
 
 
 class KafkaWorker:
@@ -59,6 +68,7 @@ class KafkaWorker:
         self.on_batch = on_batch
         self._stop = threading.Event()
         self._assigned: set[int] = set()
+        self._unacknowledged = 0
         self.consumer = make_consumer(settings, group=self.group)
         self._ensure_ledger_topic()
         self.producer = self._new_producer()
@@ -144,7 +154,7 @@ class KafkaWorker:
     # -- one batch = one transaction -----------------------------------------------------------
     def _process(self, batch: list[Message]) -> None:
         started = time.perf_counter()
-        raws = [(m.topic(), m.partition(), m.offset(), m.key(), m.value()) for m in batch]
+        raws = [_raw(m) for m in batch]
         outcomes = process_batch(self.stage, raws, self.ledger, retries=self.settings.transient_retries,
                                  backoff_s=self.settings.retry_backoff_s,
                                  backoff_max_s=self.settings.retry_backoff_max_s)
@@ -164,8 +174,13 @@ class KafkaWorker:
         if self.on_batch:
             self.on_batch(outcomes, time.perf_counter() - started)
 
+    def _delivered(self, err: Any, msg: Message) -> None:
+        offset = msg.offset()
+        if err is not None or offset is None or offset < 0:
+            self._unacknowledged += 1
+
     def _produce(self, topic: str, key: bytes | None, value: bytes, partition: int | None = None) -> None:
-        kwargs: dict[str, Any] = {"key": key, "value": value}
+        kwargs: dict[str, Any] = {"key": key, "value": value, "on_delivery": self._delivered}
         if partition is not None:
             kwargs["partition"] = partition
         while True:
@@ -176,6 +191,7 @@ class KafkaWorker:
                 self.producer.poll(0.1)
 
     def _commit(self, batch: list[Message], outcomes: list[Outcome]) -> None:
+        self._unacknowledged = 0
         self.producer.begin_transaction()
         stamp = json.dumps({"at": utcnow().isoformat(), "by": self.instance}).encode()
         for oc in outcomes:
@@ -184,48 +200,53 @@ class KafkaWorker:
             if oc.ledger_key:
                 self._produce(self.ledger_topic, oc.ledger_key.encode(), stamp, partition=oc.partition)
         next_offsets: dict[int, int] = {}
-        for m in batch:
-            next_offsets[m.partition()] = max(next_offsets.get(m.partition(), 0), m.offset() + 1)
+        for _, partition, offset, _, _ in map(_raw, batch):
+            next_offsets[partition] = max(next_offsets.get(partition, 0), offset + 1)
+        # Every output must be acknowledged with an offset before the input offsets are committed.
+        if self.producer.flush(TXN_CALL_TIMEOUT_S) or self._unacknowledged:
+            raise KafkaException(KafkaError(KafkaError._MSG_TIMED_OUT,
+                                            f"{self._unacknowledged} output(s) not acknowledged; re-reading batch",
+                                            txn_requires_abort=True))
         self.producer.send_offsets_to_transaction(
             [TopicPartition(self.input_topic, p, o) for p, o in next_offsets.items()],
-            self.consumer.consumer_group_metadata(), 60.0)
+            self.consumer.consumer_group_metadata(), TXN_CALL_TIMEOUT_S)
         self._commit_transaction()
         self.stats.transactions += 1
 
     def _commit_transaction(self) -> None:
-        for attempt in range(10):
+        """Bounded: a commit that cannot finish in ~1 min is aborted and the batch re-read, so the
+        worker never blocks past max.poll.interval.ms (which would silently cost its partitions)."""
+        for attempt in range(3):
             try:
-                self.producer.commit_transaction(60.0)
+                self.producer.commit_transaction(TXN_CALL_TIMEOUT_S)
                 return
             except KafkaException as exc:
                 err = exc.args[0]
-                if err.retriable() and attempt < 9:
+                if err.retriable() and attempt < 2:
                     log.warning("commit retry %d: %s", attempt + 1, err)
-                    time.sleep(min(0.5 * 2 ** attempt, 5.0))
+                    time.sleep(1.0 + attempt)
                     continue
                 raise
 
     def _recover(self, exc: KafkaException, batch: list[Message]) -> None:
-        """Abort and rewind the partitions still owned, so the batch is read and handled again.
-        Partitions lost in a rebalance are left to their new owner (offsets were not committed)."""
+        """Abort, then rejoin with a fresh consumer so every owned partition restarts from its
+        committed offset. (Seeking back is not reliable while a rebalance is under way: a seek
+        racing an incremental assignment can be lost, and with it the aborted batch.)"""
         err = exc.args[0]
         self.stats.aborted += 1
-        log.warning("transaction failed (%s); aborting and re-reading the batch", err)
+        log.warning("transaction failed (%s); aborting and re-reading from committed offsets", err)
         if err.fatal():
             self.producer = self._new_producer()
         else:
             try:
-                self.producer.abort_transaction(60.0)
+                self.producer.abort_transaction(TXN_CALL_TIMEOUT_S)
             except KafkaException as abort_exc:
                 log.warning("abort failed (%s); new producer", abort_exc.args[0])
                 self.producer = self._new_producer()
-        first: dict[int, int] = {}
-        for m in batch:
-            first[m.partition()] = min(first.get(m.partition(), m.offset()), m.offset())
-        owned = {p: o for p, o in first.items() if p in self._assigned}
-        for p, o in owned.items():
-            try:
-                self.consumer.seek(TopicPartition(self.input_topic, p, o))
-            except KafkaException as seek_exc:
-                log.warning("seek %s:%d failed: %s", self.input_topic, p, seek_exc.args[0])
-        time.sleep(1.0)
+        try:
+            self.consumer.close()
+        except (KafkaException, RuntimeError) as close_exc:
+            log.warning("closing consumer after abort: %s", close_exc)
+        self._assigned.clear()
+        self.consumer = make_consumer(self.settings, group=self.group)
+        self.consumer.subscribe([self.input_topic], on_assign=self._on_assign, on_revoke=self._on_revoke)

@@ -76,14 +76,14 @@ def decode_envelope(raw: bytes | None, model: type[BaseModel]) -> Envelope[Any]:
         raise DecodeError("undecodable", "message has no value (tombstone)")
     try:
         data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # bad JSON/UTF-8, >4300-digit ints, pathological nesting
         raise DecodeError("undecodable", f"not JSON: {exc.__class__.__name__} at byte {getattr(exc, 'pos', '?')}") \
             from None
     if not isinstance(data, dict):
         raise DecodeError("undecodable", "envelope is not a JSON object")
     version = str(data.get("schema_version", ""))
     major = version.split(".", 1)[0]
-    if not major.isdigit():
+    if not (major.isascii() and major.isdigit()) or len(major) > 9:
         raise DecodeError("schema_invalid", f"missing or malformed schema_version {version[:20]!r}")
     if int(major) != SCHEMA_MAJOR:
         raise DecodeError("unknown_major_version",

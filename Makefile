@@ -1,0 +1,43 @@
+# docpipe — two setup commands on a fresh machine:
+#   make demo   installs what it needs, starts a local Kafka broker and runs the pipeline end to end
+#               on sample documents it generates itself
+#   make test   installs what it needs and runs the whole test suite (what .ci/run runs)
+SHELL := /bin/bash
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+EXTRAS ?= dev
+
+.PHONY: setup system-deps kafka demo test test-unit lint schemas clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip wheel setuptools
+
+setup: $(BIN)/python
+	$(BIN)/pip install -q -e ".[$(EXTRAS)]"
+	bash infra/kafka/kafka.sh fetch
+
+# Debian packages used by tests: Java for Kafka, Chromium for browser tests, PostgreSQL server.
+system-deps:
+	bash infra/system-deps.sh
+
+demo: setup
+	$(BIN)/docpipe up --demo --exit-when-done
+
+lint:
+	$(BIN)/ruff check pipeline workers tests
+	$(BIN)/mypy
+
+test: system-deps setup
+	$(BIN)/ruff check pipeline workers tests
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+test-unit: setup
+	$(BIN)/python -m pytest -q tests/unit
+
+schemas: setup
+	$(BIN)/docpipe schemas generate
+
+clean:
+	rm -rf .docpipe build *.egg-info

@@ -1,0 +1,187 @@
+"""`docpipe ocr FILE`, `docpipe eval ocr`, `docpipe bench ocr`."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from pipeline.cli.output import bench_group, emit, fail
+
+if TYPE_CHECKING:
+    from pipeline.config import Settings
+    from pipeline.ocr.evaluate import ReceiptScore
+
+DEFAULT_SROIE = Path("/work/shared/data/sroie")
+
+
+def group(app: typer.Typer, name: str, help_text: str) -> typer.Typer:
+    """The sub-command group `name` (eval), created once and shared by every cmd_* module (as bench_group)."""
+    for info in app.registered_groups:
+        if info.name == name and info.typer_instance is not None:
+            return info.typer_instance
+    sub = typer.Typer(help=help_text, no_args_is_help=True)
+    app.add_typer(sub, name=name)
+    return sub
+
+
+def _settings(mode: str | None, engine: str | None = None) -> Settings:
+    from pipeline.config import get_settings
+
+    settings = get_settings()
+    updates = {k: v for k, v in (("mode", mode), ("engine", engine)) if v}
+    if updates:
+        settings = settings.model_copy(update={"ocr": settings.ocr.model_copy(update=updates)})
+    return settings
+
+
+def ocr_file(
+    file: Annotated[Path, typer.Argument(help="PDF, image (JPEG/PNG/TIFF/WebP/BMP) or PO change JSON.")],
+    mode: Annotated[str | None, typer.Option(help="accurate | fast (default from config).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the OcrResult as JSON.")] = False,
+) -> None:
+    """Read one document and print its lines in reading order (nothing is stored or published)."""
+    from pipeline.ocr.api import read_bytes
+    from pipeline.ocr.errors import DocumentError, EngineUnavailable
+
+    if mode not in (None, "accurate", "fast"):
+        fail("--mode must be accurate or fast")
+    settings = _settings(mode)
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        fail(f"cannot read {file}: {exc.strerror or exc.__class__.__name__}")
+    try:
+        result = read_bytes(data, settings)
+    except (DocumentError, EngineUnavailable) as exc:
+        fail(f"{file.name}: {exc}")
+    if as_json:
+        emit(result.model_dump(mode="json"), True)
+        return
+    for page in result.pages:
+        typer.echo(
+            f"--- page {page.index + 1} ({page.source}, {page.width:.0f}x{page.height:.0f}"
+            f" @ {page.dpi:.0f} dpi"
+            f"{', rotated ' + str(page.rotation) if page.rotation else ''}, {len(page.lines)} lines)"
+        )
+        for line in page.lines:
+            typer.echo(f"{line.row if line.row is not None else '-':>4} {line.confidence:5.2f}  {line.text}")
+    if result.structured is not None:
+        typer.echo(json.dumps(result.structured, indent=2))
+    typer.echo(
+        f"engine: {result.engine.name} ({result.engine.execution_provider or 'no model'}); "
+        f"{result.timings_ms.get('total_ms', 0):.0f} ms"
+    )
+
+
+def eval_ocr(
+    data: Annotated[Path, typer.Option(help="SROIE folder (img/, box/, key/).")] = DEFAULT_SROIE,
+    ids: Annotated[str, typer.Option(help="Receipt ids, e.g. 400-499 or 400,405-410.")] = "400-499",
+    mode: Annotated[str, typer.Option(help="accurate | fast")] = "accurate",
+    out: Annotated[Path | None, typer.Option(help="Also write the JSON report here.")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Line recall (CER <= 0.1), CER in reading order and share of totals found verbatim on SROIE."""
+    from pipeline.ocr.api import read_bytes
+    from pipeline.ocr.evaluate import evaluate, parse_ids
+    from pipeline.ocr.factory import get_engine
+
+    if mode not in ("accurate", "fast"):
+        fail("--mode must be accurate or fast")
+    if not (data / "img").is_dir() or not (data / "box").is_dir():
+        fail(f"{data} does not look like the SROIE folder (needs img/ and box/)")
+    settings = _settings(mode)
+    id_list = [i for i in parse_ids(ids) if (data / "img" / f"{i}.jpg").is_file()]
+    if not id_list:
+        fail(f"no receipts found for ids {ids}")
+    engine = get_engine(settings.ocr)
+
+    def progress(score: ReceiptScore) -> None:
+        if not as_json:
+            typer.echo(
+                f"{score.id}: {score.matched}/{score.gt_lines} lines, CER {score.cer:.3f} "
+                f"(file order {score.cer_file_order:.3f}), "
+                f"total {'yes' if score.total_found else 'no'}, {score.seconds:.2f} s",
+                err=True,
+            )
+
+    report = evaluate(data, id_list, lambda b: read_bytes(b, settings), progress)
+    summary = report.summary()
+    result = {
+        "mode": mode,
+        "ids": ids,
+        "engine": engine.info().model_dump(),
+        "threads": engine.threads(),
+        "summary": summary,
+        "receipts": [vars(r) for r in report.receipts],
+    }
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=1, default=str))
+    human = (
+        f"SROIE {ids} ({summary['receipts']} receipts, mode {mode}): "
+        f"line recall {summary['line_recall']:.3f}, "
+        f"CER {summary['cer']:.3f} (GT file order {summary['cer_file_order']:.3f}), "
+        f"total found {summary['total_found_count']}/{summary['total_labelled']} "
+        f"({summary['total_found']:.1%}), {summary['s_per_receipt_median']:.2f} s/receipt median"
+    )
+    emit({k: v for k, v in result.items() if k != "receipts"} if as_json else result, as_json, human)
+
+
+def bench_ocr(
+    mode: Annotated[str, typer.Option(help="accurate | fast")] = "accurate",
+    limit: Annotated[int, typer.Option(help="SROIE validation images to time.")] = 20,
+    data: Annotated[Path, typer.Option(help="SROIE folder.")] = DEFAULT_SROIE,
+    pdf_docs: Annotated[int, typer.Option(help="Born-digital invoice PDFs to time (3 pages each).")] = 40,
+    long_pages: Annotated[
+        int, typer.Option(help="Pages of the streamed long PDF (memory check); 0 = skip.")
+    ] = 1000,
+    parallel: Annotated[int, typer.Option(help="Images OCR'd concurrently (threads).")] = 1,
+    pdf_processes: Annotated[int, typer.Option(help="Processes reading the born-digital PDFs.")] = 2,
+    threads: Annotated[int, typer.Option(help="ONNX Runtime intra-op threads (0 = one per core).")] = 0,
+    out: Annotated[
+        Path | None, typer.Option(help="JSON results path (default .docpipe/bench/ocr-MODE.json).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Pages/s and ms/page (p50/p95) for SROIE images and born-digital PDFs, threads, peak RSS."""
+    from pipeline.ocr.bench import run_bench
+
+    if mode not in ("accurate", "fast"):
+        fail("--mode must be accurate or fast")
+    settings = _settings(mode)
+    ocr = settings.ocr.model_copy(update={"intra_op_threads": threads})
+    settings = settings.model_copy(update={"ocr": ocr})
+    result = run_bench(
+        settings,
+        data=data,
+        limit=limit,
+        pdf_docs=pdf_docs,
+        long_pages=long_pages,
+        parallel=max(1, parallel),
+        pdf_processes=max(1, pdf_processes),
+    )
+    path = out or settings.home / "bench" / f"ocr-{mode}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=1))
+    img, pdf = result["images"], result["born_digital_pdf"]
+    if not img or not pdf:
+        emit(result, as_json, f"written {path}")
+        return
+    human = (
+        f"images ({img['pages']}): {img['pages_per_s']:.2f} pages/s, p50 {img['ms_p50']:.0f} ms, "
+        f"p95 {img['ms_p95']:.0f} ms | born-digital PDF ({pdf['pages']}): {pdf['pages_per_s']:.1f} pages/s, "
+        f"p50 {pdf['ms_p50']:.1f} ms | threads {result['threads']} | peak RSS {result['peak_rss_mb']:.0f} MB"
+        f" | written {path}"
+    )
+    emit(result, as_json, human)
+
+
+def register(app: typer.Typer) -> None:
+    logging.getLogger("pipeline.ocr").setLevel(logging.WARNING)
+    app.command("ocr")(ocr_file)
+    group(app, "eval", "Evaluate pipeline components against labelled data.").command("ocr")(eval_ocr)
+    bench_group(app).command("ocr")(bench_ocr)

@@ -1,0 +1,1 @@
+"""The rules & confidence gate: versioned YAML policy + small named rules -> a Decision with every reason."""

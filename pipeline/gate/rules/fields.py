@@ -1,0 +1,137 @@
+"""Field-level rules: presence, successful normalization, extraction confidence."""
+
+from __future__ import annotations
+
+from pipeline.contracts import DocKind, NormalizedDocument, NormalizedField, Severity
+from pipeline.gate.context import GateContext
+from pipeline.gate.rules.base import Check, Params, Rule
+
+ALL_KINDS = frozenset({DocKind.invoice, DocKind.receipt, DocKind.po_change})
+
+
+def _required(ctx: GateContext, p: Params) -> Check:
+    wanted = list(p.get(ctx.doc.kind.value, []))
+    missing = [n for n in wanted if ctx.field(n) is None or ctx.field(n).value is None]  # type: ignore[union-attr]
+    if missing:
+        return Check(
+            False, f"Missing required field(s): {', '.join(missing)}.", tuple(missing), {"required": wanted}
+        )
+    return Check(
+        True,
+        f"All required fields are present ({', '.join(wanted) or 'none required'}).",
+        details={"required": wanted},
+    )
+
+
+def _valid(ctx: GateContext, p: Params) -> Check:
+    bad = {
+        n: f
+        for n, f in sorted(ctx.doc.fields.items())
+        if not f.valid and (f.raw is not None or n in p.get("derived", ()))
+    }
+    if bad:
+        parts = [f"{n} ({f.notes[0] if f.notes else 'invalid'})" for n, f in bad.items()]
+        return Check(
+            False,
+            f"Could not be read reliably: {'; '.join(parts)}.",
+            tuple(bad),
+            {n: f.notes for n, f in bad.items()},
+        )
+    return Check(True, "Every field found on the document was normalized without problems.")
+
+
+UNGROUNDED_NOTE = "not found verbatim"
+
+
+def gated_fields(doc: NormalizedDocument) -> dict[str, NormalizedField]:
+    """Fields whose extraction confidence the gate checks: read from the document (not absent, not derived
+    from reference data or configuration)."""
+    return {n: f for n, f in sorted(doc.fields.items()) if f.value is not None and f.raw is not None}
+
+
+def is_ungrounded(f: NormalizedField) -> bool:
+    return any(UNGROUNDED_NOTE in n for n in f.notes)
+
+
+def confidence_items(doc: NormalizedDocument) -> list[tuple[str, str, float, bool]]:
+    """(name, threshold key, confidence, ungrounded) of everything the confidence rule checks: gated
+    header fields and line items (their threshold key is 'line_items')."""
+    items = [(n, n, f.confidence, is_ungrounded(f)) for n, f in gated_fields(doc).items()]
+    items += [
+        (f"line_items[{li.line_no}]", "line_items", li.confidence, False)
+        for li in doc.line_items
+        if li.confidence is not None
+    ]
+    return items
+
+
+def _confidence(ctx: GateContext, p: Params) -> Check:
+    default = float(p.get("default", 0.9))
+    per_field = {str(k): float(v) for k, v in (p.get("per_field") or {}).items()}
+    ungrounded_fails = bool(p.get("ungrounded_fails", True))
+    low: dict[str, str] = {}
+    for name, key, confidence, ungrounded in confidence_items(ctx.doc):
+        threshold = per_field.get(key, default)
+        if confidence < threshold:
+            low[name] = f"{confidence:.2f} < {threshold:.2f}"
+        elif ungrounded_fails and ungrounded:
+            low[name] = "not found verbatim in the document"
+    if low:
+        return Check(
+            False,
+            "Low extraction confidence: " + "; ".join(f"{k} {v}" for k, v in low.items()) + ".",
+            tuple(low),
+            {"thresholds": {"default": default, **per_field}},
+        )
+    return Check(
+        True,
+        f"Every extracted field meets its confidence threshold (default {default:.2f}).",
+        details={"thresholds": {"default": default, **per_field}},
+    )
+
+
+def _kind(ctx: GateContext, p: Params) -> Check:
+    if ctx.doc.kind == DocKind.unknown:
+        return Check(
+            False, "The document type could not be determined: a person must classify it.", ("kind",)
+        )
+    return Check(True, f"Document type is {ctx.doc.kind.value}.")
+
+
+RULES = [
+    Rule(
+        "document.kind",
+        "The document type (invoice, receipt, PO change) is known.",
+        Severity.review,
+        _kind,
+        frozenset(DocKind),
+    ),
+    Rule(
+        "fields.required",
+        "Required fields for the document type are present.",
+        Severity.review,
+        _required,
+        ALL_KINDS,
+        {
+            "invoice": ["vendor", "invoice_number", "invoice_date", "currency", "total"],
+            "receipt": ["merchant", "date", "total"],
+            "po_change": ["po_number", "change_number"],
+        },
+    ),
+    Rule(
+        "fields.valid",
+        "Every field on the document could be normalized (dates, amounts, ids).",
+        Severity.review,
+        _valid,
+        ALL_KINDS,
+        {"derived": ["currency", "changed_lines"]},
+    ),
+    Rule(
+        "fields.confidence",
+        "Every extracted field meets its confidence threshold.",
+        Severity.review,
+        _confidence,
+        ALL_KINDS,
+        {"default": 0.9, "per_field": {}, "ungrounded_fails": True},
+    ),
+]

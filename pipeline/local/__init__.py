@@ -1,0 +1,1 @@
+"""Running the whole pipeline on one machine: local broker, process supervision, progress tracking."""

@@ -1,0 +1,176 @@
+"""`docpipe bench ocr`: throughput and latency of the OCR stage's document reader, and its memory.
+
+Times SROIE validation images (OCR path) and synthetic born-digital invoices (text-layer path), then
+streams one long PDF page by page and samples RSS to show memory stays flat.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import statistics
+import time
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from pipeline.config import Settings
+from pipeline.ocr import synth
+from pipeline.ocr.api import read_bytes
+from pipeline.ocr.document import iter_document
+from pipeline.ocr.evaluate import parse_ids
+from pipeline.ocr.factory import get_engine
+
+
+def rss_mb() -> float:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    s = sorted(values)
+    return s[min(len(s) - 1, round(q * (len(s) - 1)))]
+
+
+def _stats(page_ms: list[float], cpu_ms: list[float], wall_s: float, pages: int) -> dict[str, float]:
+    return {
+        "pages": pages,
+        "wall_s": wall_s,
+        "pages_per_s": pages / wall_s if wall_s else 0.0,
+        "ms_p50": pct(page_ms, 0.5),
+        "ms_p95": pct(page_ms, 0.95),
+        "ms_mean": statistics.fmean(page_ms) if page_ms else 0.0,
+        "cpu_ms_p50": pct(cpu_ms, 0.5),
+        # load-independent capacity: pages one fully available core reads per second (CPU time based)
+        "cpu_pages_per_s_per_core": 1000 / statistics.fmean(cpu_ms) if cpu_ms else 0.0,
+        "cpu_ms_mean": statistics.fmean(cpu_ms) if cpu_ms else 0.0,
+    }
+
+
+def bench_images(settings: Settings, data: Path, limit: int, parallel: int = 1) -> dict[str, Any]:
+    """OCR path. With parallel > 1, documents run in that many threads (as the stage's batch handler
+    does); cpu_ms is then process CPU time divided evenly, and pages_per_s is the throughput figure."""
+    ids = [i for i in parse_ids("400-499") if (data / "img" / f"{i}.jpg").is_file()][:limit]
+    blobs = [(data / "img" / f"{i}.jpg").read_bytes() for i in ids]
+    if blobs:
+        read_bytes(blobs[0], settings)  # warm-up (first inference allocates)
+    stages = {"det_ms": 0.0, "cls_ms": 0.0, "rec_ms": 0.0}
+
+    def one(b: bytes) -> tuple[float, dict[str, float]]:
+        t = time.perf_counter()
+        res = read_bytes(b, settings)
+        return (time.perf_counter() - t) * 1000, res.timings_ms
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    if parallel > 1:
+        with ThreadPoolExecutor(max_workers=parallel) as pool:
+            done = list(pool.map(one, blobs))
+    else:
+        done = [one(b) for b in blobs]
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    page_ms = [ms for ms, _ in done]
+    for _, timings in done:
+        for k in stages:
+            stages[k] += timings.get(k, 0.0)
+    cpu_ms = [cpu * 1000 / max(len(blobs), 1)] * len(blobs)
+    out: dict[str, Any] = _stats(page_ms, cpu_ms, wall, len(blobs))
+    out["parallel_documents"] = parallel
+    out["stage_ms_mean"] = {k: v / max(len(blobs), 1) for k, v in stages.items()}
+    return out
+
+
+def _read_pdf(args: tuple[bytes, Settings]) -> tuple[int, float, float]:
+    """(pages, wall ms, cpu ms) of reading one born-digital PDF; top-level so worker processes can run it."""
+    pdf, settings = args
+    t, c = time.perf_counter(), time.process_time()
+    res = read_bytes(pdf, settings)
+    if any(p.source != "text_layer" for p in res.pages):
+        raise RuntimeError("born-digital benchmark PDF was not read from its text layer")
+    return len(res.pages), (time.perf_counter() - t) * 1000, (time.process_time() - c) * 1000
+
+
+def bench_pdfs(settings: Settings, docs: int, processes: int = 1) -> dict[str, Any]:
+    """Text-layer path. It is Python-bound (GIL), so documents in parallel means processes, not threads."""
+    pdfs = [(synth.invoice_pdf(seed, pages=3), settings) for seed in range(docs)]
+    _read_pdf(pdfs[0])  # warm-up
+    t0 = time.perf_counter()
+    if processes > 1:
+        with ProcessPoolExecutor(max_workers=processes) as pool:
+            pool.submit(_read_pdf, pdfs[0]).result()  # start the workers before timing
+            t0 = time.perf_counter()
+            done = list(pool.map(_read_pdf, pdfs))
+    else:
+        done = [_read_pdf(p) for p in pdfs]
+    wall = time.perf_counter() - t0
+    page_ms = [ms / n for n, ms, _ in done for _ in range(n)]
+    cpu_ms = [cpu / n for n, _, cpu in done for _ in range(n)]
+    out: dict[str, Any] = _stats(page_ms, cpu_ms, wall, sum(n for n, _, _ in done))
+    out["processes"] = processes
+    return out
+
+
+def bench_long_pdf(settings: Settings, pages: int) -> dict[str, Any]:
+    pdf = synth.long_pdf(pages)
+    samples: dict[str, float] = {"before_mb": rss_mb()}
+    t0 = time.perf_counter()
+    n = 0
+    for outcome in iter_document(
+        pdf, "application/pdf", settings.ocr, max_pages=pages, engine=lambda: get_engine(settings.ocr)
+    ):
+        n += 1
+        if n in (10, pages // 10, pages // 2, pages):
+            samples[f"after_{n}_pages_mb"] = rss_mb()
+        del outcome
+    wall = time.perf_counter() - t0
+    return {
+        "pages": n,
+        "pdf_mb": len(pdf) / 1e6,
+        "wall_s": wall,
+        "pages_per_s": n / wall if wall else 0.0,
+        "rss": samples,
+        "rss_growth_after_10_pages_mb": rss_mb() - samples.get("after_10_pages_mb", rss_mb()),
+    }
+
+
+def run_bench(
+    settings: Settings,
+    *,
+    data: Path,
+    limit: int,
+    pdf_docs: int,
+    long_pages: int,
+    parallel: int = 1,
+    pdf_processes: int = 1,
+) -> dict[str, Any]:
+    engine = get_engine(settings.ocr)
+    result: dict[str, Any] = {
+        "mode": settings.ocr.mode,
+        "engine": engine.info().model_dump(),
+        "threads": engine.threads(),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "loadavg_start": list(os.getloadavg()),
+        },
+        "rss_after_model_load_mb": rss_mb(),
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    result["images"] = bench_images(settings, data, limit, parallel) if limit > 0 else {}
+    result["born_digital_pdf"] = bench_pdfs(settings, pdf_docs, pdf_processes) if pdf_docs > 0 else {}
+    result["long_pdf"] = bench_long_pdf(settings, long_pages) if long_pages > 0 else {}
+    result["machine"]["loadavg_end"] = list(os.getloadavg())
+    result["peak_rss_mb"] = peak_rss_mb()
+    return result

@@ -1,0 +1,1 @@
+"""Operations tooling: broker connectivity/security checks and the drift report."""

@@ -1,0 +1,1 @@
+"""Reference data: vendor master, POs, goods receipts, document index (models, loader, repository)."""
