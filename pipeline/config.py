@@ -153,7 +153,7 @@ class InferenceSettings(BaseModel):
     io_binding: bool = Field(default=True, description="Bind inputs/outputs to device memory (GPU only).")
     warmup: bool = True
     sessions: int = Field(default=1, ge=1, description="Model sessions (batch runners) per process.")
-    max_batch_size: int = Field(default=16, ge=1)
+    max_batch_size: int = Field(default=8, ge=1, description="8 measured on CPU; raise on GPUs (32-64).")
     max_queue_delay_ms: float = Field(default=10.0, ge=0.0)
     bucketing: bool = True
     queue_high_watermark: int = Field(
