@@ -38,7 +38,7 @@ from pipeline.runtime.clients import group_id, instance_id
 from pipeline.runtime.clients import producer as make_producer
 from pipeline.runtime.errors import DecodeError
 from pipeline.runtime.ledger import load_ledger
-from pipeline.runtime.policy import RawMessage, _status, _success, dead_letter
+from pipeline.runtime.policy import RawMessage, dead_letter, status_event, success_emits
 from pipeline.runtime.stage import Emit, StageSpec, decode_envelope, encode_envelope
 from pipeline.topics import ledger_spec, ledger_topic
 
@@ -264,7 +264,7 @@ class BatchingWorker:
             return
         lkey = self.stage.idempotency_key(env.document_id, env.event_id)
         if lkey in self.ledger or lkey in self._seen:
-            status = _status(
+            status = status_event(
                 self.stage,
                 env.document_id,
                 env.correlation_id,
@@ -295,7 +295,7 @@ class BatchingWorker:
             if self._jobs.pop((part, off), None) is None:
                 continue  # revoked meanwhile
             try:
-                emits = _success(
+                emits = success_emits(
                     self.stage, tag.env, extraction_emits(self.stage, tag.env, self.scheduler.finish(job))
                 )
                 self._ready.append(Ready(part, off, emits, tag.ledger_key))

@@ -56,7 +56,7 @@ def _reason(exc: BaseException) -> str:
     return msg[:MAX_REASON]
 
 
-def _status(stage: StageSpec, doc_id: str, correlation: str, cause: str, state: str, detail: str,
+def status_event(stage: StageSpec, doc_id: str, correlation: str, cause: str, state: str, detail: str,
             next_topic: str | None, submitted_at: Any = None) -> Emit:
     payload = StageStatus(stage=stage.name, state=state, detail=detail[:MAX_REASON], next_topic=next_topic)  # type: ignore[arg-type]
     env = Envelope[StageStatus](
@@ -88,14 +88,14 @@ def dead_letter(stage: StageSpec, msg: RawMessage, kind: str, exc: BaseException
     )
     log.warning("dead-lettered %s:%d:%d (%s): %s", topic, partition, offset, kind, dl.error)
     return [Emit(DLQ, env),
-            _status(stage, doc_id, correlation, cause, "dead_lettered", f"{kind}: {dl.error}", DLQ)]
+            status_event(stage, doc_id, correlation, cause, "dead_lettered", f"{kind}: {dl.error}", DLQ)]
 
 
-def _success(stage: StageSpec, env: Envelope[Any], emits: Sequence[Emit]) -> list[Emit]:
+def success_emits(stage: StageSpec, env: Envelope[Any], emits: Sequence[Emit]) -> list[Emit]:
     out = list(emits)
     nexts = sorted({e.topic for e in emits if e.topic != STATUS})
     if not any(e.topic == STATUS for e in emits):
-        out.append(_status(stage, env.document_id, env.correlation_id, env.event_id, "done",
+        out.append(status_event(stage, env.document_id, env.correlation_id, env.event_id, "done",
                            "", ",".join(nexts) or None, env.submitted_at))
     return out
 
@@ -115,7 +115,7 @@ def process_batch(stage: StageSpec, messages: Sequence[RawMessage], ledger: set[
         lkey = stage.idempotency_key(env.document_id, env.event_id)
         if lkey in ledger or lkey in seen:
             outcomes[i].skipped_key = lkey
-            outcomes[i].emits = [_status(stage, env.document_id, env.correlation_id, env.event_id,
+            outcomes[i].emits = [status_event(stage, env.document_id, env.correlation_id, env.event_id,
                                          "skipped_duplicate", "already handled by this stage version",
                                          None, env.submitted_at)]
             continue
@@ -128,7 +128,7 @@ def process_batch(stage: StageSpec, messages: Sequence[RawMessage], ledger: set[
         retry: list[tuple[int, Envelope[Any], str]] = []
         for (i, env, lkey), res in zip(pending, results, strict=True):
             if not isinstance(res, Exception):
-                outcomes[i].emits = _success(stage, env, res)
+                outcomes[i].emits = success_emits(stage, env, res)
                 outcomes[i].ledger_key = lkey
             elif isinstance(res, TransientError) and attempt <= retries:
                 retry.append((i, env, lkey))
