@@ -74,6 +74,14 @@ class Settings(BaseSettings):
 
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default sqlite:///<home>/docpipe.db")
 
+    # extraction
+    extract_model: str = Field(
+        default="minilm-qa",
+        description="Model name[:version] in the packaged registry, or a local model folder "
+        "(model.onnx + tokenizer.json + model_card.json).",
+    )
+    extract_threads: int | None = Field(default=None, description="onnxruntime intra-op threads.")
+
     # runtime
     max_batch: int = 64
     poll_timeout_s: float = 0.5

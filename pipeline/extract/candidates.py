@@ -41,7 +41,7 @@ def parse_amount(text: str) -> Decimal | None:
     last_dot, last_comma = s.rfind("."), s.rfind(",")
     dec_pos = max(last_dot, last_comma)
     if dec_pos >= 0 and len(s) - dec_pos - 1 in (1, 2):
-        whole, frac = s[:dec_pos], s[dec_pos + 1:]
+        whole, frac = s[:dec_pos], s[dec_pos + 1 :]
     else:
         whole, frac = s, ""
     whole = re.sub(r"[.,]", "", whole)
@@ -53,8 +53,13 @@ def parse_amount(text: str) -> Decimal | None:
 
 
 def _regex_for(kind: str) -> re.Pattern[str] | None:
-    return {"amount": AMOUNT_RE, "date": DATE_RE, "currency": CURRENCY_RE, "code": CODE_RE,
-            "iban": IBAN_RE}.get(kind)
+    return {
+        "amount": AMOUNT_RE,
+        "date": DATE_RE,
+        "currency": CURRENCY_RE,
+        "code": CODE_RE,
+        "iban": IBAN_RE,
+    }.get(kind)
 
 
 def line_candidates(kind: str, line: str) -> list[tuple[int, int]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -64,7 +65,11 @@ def total_span(ctx: DocContext, label: str) -> Span | None:
         here = ctx.lines[i].text
         if TOTAL_KW.search(here) and not NOT_TOTAL_KW.search(here):
             return 0
-        if i > 0 and TOTAL_KW.search(ctx.lines[i - 1].text) and not NOT_TOTAL_KW.search(ctx.lines[i - 1].text):
+        if (
+            i > 0
+            and TOTAL_KW.search(ctx.lines[i - 1].text)
+            and not NOT_TOTAL_KW.search(ctx.lines[i - 1].text)
+        ):
             return 1
         return 2
 
@@ -124,8 +129,12 @@ def tax_span(ctx: DocContext, total_label: str | None) -> Span | None:
     if total is None or total <= 0:
         return None
     rates = (Decimal("0.06"), Decimal("0.10"))
-    amounts = {v for ref in ctx.lines for s, e in line_candidates("amount", ref.text)
-               if (v := parse_amount(ref.text[s:e])) is not None and 0 < v <= total}
+    amounts = {
+        v
+        for ref in ctx.lines
+        for s, e in line_candidates("amount", ref.text)
+        if (v := parse_amount(ref.text[s:e])) is not None and 0 < v <= total
+    }
     expected = [total * r / (1 + r) for r in rates] + [a * r for a in amounts for r in rates]
     for i, ref in enumerate(ctx.lines):
         if not TAX_KW.search(ref.text):
@@ -147,17 +156,28 @@ def currency_span(ctx: DocContext) -> Span | None:
     return None
 
 
-def label_spans(ctx: DocContext, labels: dict[str, str]) -> dict[str, Span]:
+def label_spans(ctx: DocContext, labels: Mapping[str, str | None]) -> dict[str, Span]:
     """Receipt field -> answer span for every field we can locate."""
     out: dict[str, Span | None] = {
-        "merchant": text_span(ctx, labels["merchant"]) if "merchant" in labels else None,
-        "merchant_address": text_span(ctx, labels["merchant_address"]) if "merchant_address" in labels else None,
-        "date": date_span(ctx, labels["date"]) if "date" in labels else None,
-        "total": total_span(ctx, labels["total"]) if "total" in labels else None,
+        "merchant": text_span(ctx, m) if (m := labels.get("merchant")) else None,
+        "merchant_address": text_span(ctx, a) if (a := labels.get("merchant_address")) else None,
+        "date": date_span(ctx, d) if (d := labels.get("date")) else None,
+        "total": total_span(ctx, t) if (t := labels.get("total")) else None,
         "tax": tax_span(ctx, labels.get("total")),
         "currency": currency_span(ctx),
     }
     return {k: v for k, v in out.items() if v is not None}
+
+
+def field_span(kind: str, ctx: DocContext, label: str) -> Span | None:
+    """Generic label -> span by constraint kind (used for feedback corrections of any field)."""
+    if kind == "amount":
+        value = parse_amount(label)
+        hits = _amount_spans(ctx, value) if value is not None else []
+        return hits[0][1] if hits else None
+    if kind == "date":
+        return date_span(ctx, label) or text_span(ctx, label, min_score=95.0)
+    return text_span(ctx, label, min_score=92.0)
 
 
 WEAK_FIELDS = frozenset({"tax", "currency"})
@@ -181,18 +201,43 @@ def _drop_answer_lines(ctx: DocContext, span: Span, value_text: str) -> DocConte
     return context_from_lines(keep)
 
 
-def examples_for_doc(tok: Tokenizer, prompts: PromptSet, doc_id: str, ctx: DocContext, labels: dict[str, str],
-                     rng: random.Random, *, max_len: int, stride: int, p_absent: float = 0.12,
-                     p_neg_window: float = 0.3, weak_keep: float = 0.5) -> list[QaExample]:
-    """QA examples (positives, some negative windows, some answer-removed documents) for one document."""
+def examples_for_doc(
+    tok: Tokenizer,
+    prompts: PromptSet,
+    doc_id: str,
+    ctx: DocContext,
+    labels: dict[str, str | None],
+    rng: random.Random,
+    *,
+    max_len: int,
+    stride: int,
+    p_absent: float = 0.12,
+    p_neg_window: float = 0.3,
+    weak_keep: float = 0.5,
+    explicit: bool = False,
+) -> list[QaExample]:
+    """QA examples (positives, some negative windows, some answer-removed documents) for one document.
+
+    `explicit`: labels are reviewer corrections (any field, None = absent) rather than SROIE keys.
+    """
     tokenize_context(tok, ctx)
-    spans = label_spans(ctx, labels)
+    spans = label_spans(ctx, labels) if prompts.name == "receipt" and not explicit else {}
     out: list[QaExample] = []
     for fp in prompts.fields:
-        span = spans.get(fp.name)
+        if explicit:
+            if fp.name not in labels:
+                continue
+            if labels[fp.name] is None:  # a reviewer said: this field is not on the document
+                q = question_ids(tok, fp.question)
+                for w in build_windows(doc_id, fp.name, q, ctx, max_len=max_len, stride=stride):
+                    out.append(QaExample(w.input_ids, w.token_type_ids, 0, 0, fp.name, doc_id))
+                continue
+            span = field_span(fp.constraint.kind, ctx, str(labels[fp.name]))
+        else:
+            span = spans.get(fp.name)
         if span is None:
             continue  # unlabelled or not locatable: no example (absence of a label is not absence)
-        if fp.name in WEAK_FIELDS and rng.random() > weak_keep:
+        if not explicit and fp.name in WEAK_FIELDS and rng.random() > weak_keep:
             continue
         q = question_ids(tok, fp.question)
         toks = char_span_to_tokens(ctx, span.start, span.end)
@@ -208,7 +253,7 @@ def examples_for_doc(tok: Tokenizer, prompts: PromptSet, doc_id: str, ctx: DocCo
                 continue
             out.append(QaExample(w.input_ids, w.token_type_ids, s, e, fp.name, doc_id))
         if fp.name not in WEAK_FIELDS and rng.random() < p_absent:
-            gone = tokenize_context(tok, _drop_answer_lines(ctx, span, ctx.text[span.start:span.end]))
+            gone = tokenize_context(tok, _drop_answer_lines(ctx, span, ctx.text[span.start : span.end]))
             for w in build_windows(doc_id, fp.name, q, gone, max_len=max_len, stride=stride):
                 out.append(QaExample(w.input_ids, w.token_type_ids, 0, 0, fp.name, doc_id))
     return out

@@ -97,7 +97,9 @@ def _parse_field(raw: object, where: str) -> FieldPrompt:
         required=bool(_require(raw, "required", here)),
         normalizer=str(_require(raw, "normalizer", here)),
         constraint=AnswerConstraint(
-            kind=con["kind"], max_tokens=int(con.get("max_tokens", 32)), max_lines=int(con.get("max_lines", 1))
+            kind=con["kind"],
+            max_tokens=int(con.get("max_tokens", 32)),
+            max_lines=int(con.get("max_lines", 1)),
         ),
         source_key=raw.get("source_key"),
     )
@@ -128,8 +130,14 @@ def parse_prompt_set(data: bytes, path: Path) -> PromptSet:
         kind = DocKind(str(_require(doc, "kind", path.name)))
     except ValueError:
         raise PromptError(f"{path.name}: unknown kind") from None
-    return PromptSet(name=name, version=version, kind=kind, fields=fields,
-                     checksum=hashlib.sha256(data).hexdigest(), path=path)
+    return PromptSet(
+        name=name,
+        version=version,
+        kind=kind,
+        fields=fields,
+        checksum=hashlib.sha256(data).hexdigest(),
+        path=path,
+    )
 
 
 def available(directory: Path = PROMPTS_DIR) -> dict[str, list[str]]:

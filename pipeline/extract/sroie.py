@@ -58,21 +58,45 @@ def load_doc(root: Path, doc_id: str, manifest: dict[str, dict[str, str]] | None
             continue
         c, text = parsed
         xs, ys = c[0::2], c[1::2]
-        lines.append(Line(
-            text=text, bbox=BBox(x0=min(xs), y0=min(ys), x1=max(xs), y1=max(ys)),
-            polygon=[Point(x=c[i], y=c[i + 1]) for i in range(0, 8, 2)], confidence=1.0, order=len(lines),
-        ))
+        lines.append(
+            Line(
+                text=text,
+                bbox=BBox(x0=min(xs), y0=min(ys), x1=max(xs), y1=max(ys)),
+                polygon=[Point(x=c[i], y=c[i + 1]) for i in range(0, 8, 2)],
+                confidence=1.0,
+                order=len(lines),
+            )
+        )
     img = root / "img" / f"{doc_id}.jpg"
-    blob = BlobRef(uri=img.resolve().as_uri(), sha256=meta["sha256"], size=max(1, img.stat().st_size),
-                   media_type="image/jpeg")
-    page = Page(index=0, width=float(meta["new_width"]), height=float(meta["new_height"]), dpi=72.0,
-                source="ocr", lines=lines)
-    ocr = OcrResult(blob=blob, kind=DocKind.receipt, pages=[page],
-                    engine=EngineInfo(name="sroie-ground-truth", version="1"))
+    blob = BlobRef(
+        uri=img.resolve().as_uri(),
+        sha256=meta["sha256"],
+        size=max(1, img.stat().st_size),
+        media_type="image/jpeg",
+    )
+    page = Page(
+        index=0,
+        width=float(meta["new_width"]),
+        height=float(meta["new_height"]),
+        dpi=72.0,
+        source="ocr",
+        lines=lines,
+    )
+    ocr = OcrResult(
+        blob=blob,
+        kind=DocKind.receipt,
+        pages=[page],
+        engine=EngineInfo(name="sroie-ground-truth", version="1"),
+    )
     raw = json.loads(key_bytes)
     labels = {LABEL_FIELDS[k]: str(v) for k, v in raw.items() if k in LABEL_FIELDS and str(v).strip()}
-    return SroieDoc(doc_id=doc_id, ocr=ocr, labels=labels, box_sha256=hashlib.sha256(box_bytes).hexdigest(),
-                    key_sha256=hashlib.sha256(key_bytes).hexdigest())
+    return SroieDoc(
+        doc_id=doc_id,
+        ocr=ocr,
+        labels=labels,
+        box_sha256=hashlib.sha256(box_bytes).hexdigest(),
+        key_sha256=hashlib.sha256(key_bytes).hexdigest(),
+    )
 
 
 def load_split(root: Path, ids: list[str]) -> list[SroieDoc]:
@@ -85,5 +109,9 @@ def data_manifest(docs: list[SroieDoc]) -> dict[str, object]:
     h = hashlib.sha256()
     for d in docs:
         h.update(f"{d.doc_id}:{d.box_sha256}:{d.key_sha256}\n".encode())
-    return {"dataset": "sroie-2019-task3-train(zzzDavid)", "ids": [d.doc_id for d in docs],
-            "count": len(docs), "digest": h.hexdigest()}
+    return {
+        "dataset": "sroie-2019-task3-train(zzzDavid)",
+        "ids": [d.doc_id for d in docs],
+        "count": len(docs),
+        "digest": h.hexdigest(),
+    }

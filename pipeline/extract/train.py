@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.extract.labels import QaExample, examples_for_doc
-from pipeline.extract.prompts import PromptSet
+from pipeline.extract.prompts import PromptSet, load_prompt_set
 from pipeline.extract.windows import context_from_ocr, load_tokenizer
 
 log = logging.getLogger(__name__)
@@ -54,21 +54,41 @@ class TrainConfig:
 
 @dataclass
 class TrainDoc:
-    """A training document: its OCR and label strings per field name."""
+    """A training document: its OCR and label strings per field name (None = reviewer says absent).
+
+    `explicit` marks reviewer corrections: only the named fields are trained, with the given values.
+    """
 
     doc_id: str
     ocr: Any
-    labels: dict[str, str]
+    labels: dict[str, str | None]
+    prompt_set: str = "receipt"
+    explicit: bool = False
 
 
-def build_examples(docs: Sequence[TrainDoc], tokenizer_path: Path, prompts: PromptSet,
-                   cfg: TrainConfig) -> list[QaExample]:
+def build_examples(
+    docs: Sequence[TrainDoc], tokenizer_path: Path, prompts: PromptSet, cfg: TrainConfig
+) -> list[QaExample]:
+    """Examples for every document; `prompts` is the default set, documents may name another."""
     tok = load_tokenizer(tokenizer_path)
     rng = random.Random(cfg.seed)
     out: list[QaExample] = []
     for d in docs:
-        out.extend(examples_for_doc(tok, prompts, d.doc_id, context_from_ocr(d.ocr), d.labels, rng,
-                                    max_len=cfg.max_len, stride=cfg.stride, p_absent=cfg.p_absent))
+        ps = prompts if d.prompt_set == prompts.name else load_prompt_set(d.prompt_set)
+        out.extend(
+            examples_for_doc(
+                tok,
+                ps,
+                d.doc_id,
+                context_from_ocr(d.ocr),
+                d.labels,
+                rng,
+                max_len=cfg.max_len,
+                stride=cfg.stride,
+                p_absent=cfg.p_absent,
+                explicit=d.explicit,
+            )
+        )
     return out
 
 
@@ -79,8 +99,10 @@ def _batches(examples: list[QaExample], batch_size: int, rng: random.Random) -> 
     chunk = batch_size * 8
     batches: list[list[QaExample]] = []
     for c in range(0, len(idx), chunk):
-        part = sorted(idx[c:c + chunk], key=lambda i: len(examples[i].input_ids))
-        batches.extend([[examples[i] for i in part[b:b + batch_size]] for b in range(0, len(part), batch_size)])
+        part = sorted(idx[c : c + chunk], key=lambda i: len(examples[i].input_ids))
+        batches.extend(
+            [[examples[i] for i in part[b : b + batch_size]] for b in range(0, len(part), batch_size)]
+        )
     rng.shuffle(batches)
     return batches
 
@@ -95,14 +117,22 @@ def _collate(batch: list[QaExample]) -> dict[str, Any]:
     for i, e in enumerate(batch):
         k = len(e.input_ids)
         ids[i, :k], types[i, :k], mask[i, :k] = e.input_ids, e.token_type_ids, 1
-    return {"input_ids": torch.from_numpy(ids), "token_type_ids": torch.from_numpy(types),
-            "attention_mask": torch.from_numpy(mask),
-            "start_positions": torch.tensor([e.start for e in batch]),
-            "end_positions": torch.tensor([e.end for e in batch])}
+    return {
+        "input_ids": torch.from_numpy(ids),
+        "token_type_ids": torch.from_numpy(types),
+        "attention_mask": torch.from_numpy(mask),
+        "start_positions": torch.tensor([e.start for e in batch]),
+        "end_positions": torch.tensor([e.end for e in batch]),
+    }
 
 
-def train(examples: list[QaExample], cfg: TrainConfig, out_dir: Path, manifest: dict[str, Any],
-          init_dir: Path | None = None) -> dict[str, Any]:
+def train(
+    examples: list[QaExample],
+    cfg: TrainConfig,
+    out_dir: Path,
+    manifest: dict[str, Any],
+    init_dir: Path | None = None,
+) -> dict[str, Any]:
     """Train from `init_dir` (a QA checkpoint) or the base encoder; save HF weights + train_manifest.json."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
@@ -120,14 +150,20 @@ def train(examples: list[QaExample], cfg: TrainConfig, out_dir: Path, manifest: 
     total_steps = max(1, int(steps_per_epoch * cfg.epochs))
     no_decay = ("bias", "LayerNorm.weight")
     groups = [
-        {"params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)],
-         "weight_decay": cfg.weight_decay},
-        {"params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)], "weight_decay": 0.0},
+        {
+            "params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)],
+            "weight_decay": cfg.weight_decay,
+        },
+        {
+            "params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)],
+            "weight_decay": 0.0,
+        },
     ]
     opt = torch.optim.AdamW(groups, lr=cfg.lr)
     warm = max(1, int(total_steps * cfg.warmup))
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min((s + 1) / warm, max(0.0, (total_steps - s) / max(1, total_steps - warm))))
+        opt, lambda s: min((s + 1) / warm, max(0.0, (total_steps - s) / max(1, total_steps - warm)))
+    )
     t0 = time.time()
     step, stopped_early, losses = 0, False, []
     batches: list[list[QaExample]] = []
@@ -145,8 +181,15 @@ def train(examples: list[QaExample], cfg: TrainConfig, out_dir: Path, manifest: 
         losses.append(float(out.loss.detach()))
         if step % 10 == 0 or step == total_steps:
             el = time.time() - t0
-            log.info("step %d/%d loss %.4f (avg10 %.4f) %.1fs %.2f win/s", step, total_steps, losses[-1],
-                     float(np.mean(losses[-10:])), el, step * cfg.batch_size / el)
+            log.info(
+                "step %d/%d loss %.4f (avg10 %.4f) %.1fs %.2f win/s",
+                step,
+                total_steps,
+                losses[-1],
+                float(np.mean(losses[-10:])),
+                el,
+                step * cfg.batch_size / el,
+            )
         if time.time() - t0 > cfg.max_wall_s:
             stopped_early = True
             log.warning("wall-clock cap hit at step %d/%d", step, total_steps)
@@ -158,9 +201,15 @@ def train(examples: list[QaExample], cfg: TrainConfig, out_dir: Path, manifest: 
         tok_src = init_dir / "tokenizer.json"
     shutil.copyfile(tok_src, out_dir / "tokenizer.json")
     info = {
-        "config": asdict(cfg), "init": str(src), "examples": len(examples), "steps": step,
-        "planned_steps": total_steps, "stopped_early": stopped_early, "wall_s": round(time.time() - t0, 1),
-        "final_loss_avg50": float(np.mean(losses[-50:])) if losses else None, "data": manifest,
+        "config": asdict(cfg),
+        "init": str(src),
+        "examples": len(examples),
+        "steps": step,
+        "planned_steps": total_steps,
+        "stopped_early": stopped_early,
+        "wall_s": round(time.time() - t0, 1),
+        "final_loss_avg50": float(np.mean(losses[-50:])) if losses else None,
+        "data": manifest,
         "torch": torch.__version__,
     }
     (out_dir / "train_manifest.json").write_text(json.dumps(info, indent=2))

@@ -12,15 +12,25 @@ from pipeline.extract.sroie import DEFAULT_ROOT, TRAIN_IDS, data_manifest, load_
 from pipeline.extract.train import TrainConfig, TrainDoc, base_model_dir, build_examples, train
 
 
-def run(out_dir: Path, cfg: TrainConfig, root: Path = DEFAULT_ROOT, ids: list[str] | None = None,
-        extra_docs: list[TrainDoc] | None = None, init_dir: Path | None = None) -> dict[str, Any]:
+def run(
+    out_dir: Path,
+    cfg: TrainConfig,
+    root: Path = DEFAULT_ROOT,
+    ids: list[str] | None = None,
+    extra_docs: list[TrainDoc] | None = None,
+    init_dir: Path | None = None,
+) -> dict[str, Any]:
     prompts = load_prompt_set("receipt")
     docs = load_split(root, ids or TRAIN_IDS)
     tdocs = [TrainDoc(d.doc_id, d.ocr, d.labels) for d in docs] + list(extra_docs or [])
     tok_path = (init_dir or Path(cfg.base or base_model_dir())) / "tokenizer.json"
     examples = build_examples(tdocs, tok_path, prompts, cfg)
-    manifest = {"sroie": data_manifest(docs), "extra_docs": len(extra_docs or []),
-                "prompt_set": prompts.ref.model_dump(), "fields": [f.name for f in prompts.fields]}
+    manifest = {
+        "sroie": data_manifest(docs),
+        "extra_docs": len(extra_docs or []),
+        "prompt_set": prompts.ref.model_dump(),
+        "fields": [f.name for f in prompts.fields],
+    }
     logging.info("%d examples from %d documents", len(examples), len(tdocs))
     return train(examples, cfg, out_dir, manifest, init_dir=init_dir)
 

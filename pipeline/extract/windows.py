@@ -127,7 +127,9 @@ def question_ids(tok: Tokenizer, question: str) -> list[int]:
     return list(tok.encode(question, add_special_tokens=False).ids)
 
 
-def window_spans(n_tokens: int, room: int, stride: int, token_line: np.ndarray | None = None) -> list[tuple[int, int]]:
+def window_spans(
+    n_tokens: int, room: int, stride: int, token_line: np.ndarray | None = None
+) -> list[tuple[int, int]]:
     """[start, end) context slices of at most `room` tokens, consecutive ones overlapping by `stride`.
 
     Windows start at a line boundary when one lies in the overlap, so a line is rarely cut.
@@ -151,8 +153,16 @@ def window_spans(n_tokens: int, room: int, stride: int, token_line: np.ndarray |
         start = nxt
 
 
-def build_windows(doc_id: str, field_name: str, q_ids: list[int], ctx: DocContext, *, max_len: int,
-                  stride: int, max_windows: int | None = None) -> list[QaWindow]:
+def build_windows(
+    doc_id: str,
+    field_name: str,
+    q_ids: list[int],
+    ctx: DocContext,
+    *,
+    max_len: int,
+    stride: int,
+    max_windows: int | None = None,
+) -> list[QaWindow]:
     """All windows of one question over one document (head and tail kept if over `max_windows`)."""
     room = max_len - len(q_ids) - 3
     if room < 16:
@@ -160,15 +170,27 @@ def build_windows(doc_id: str, field_name: str, q_ids: list[int], ctx: DocContex
     spans = window_spans(len(ctx.token_ids), room, stride, ctx.token_line)
     if max_windows is not None and len(spans) > max_windows:
         head = max_windows - max_windows // 2
-        spans = spans[:head] + spans[len(spans) - max_windows // 2:]
+        spans = spans[:head] + spans[len(spans) - max_windows // 2 :]
     prefix = [CLS_ID, *q_ids, SEP_ID]
     out: list[QaWindow] = []
     for s, e in spans:
-        ids = np.concatenate([np.asarray(prefix, np.int64), ctx.token_ids[s:e], np.asarray([SEP_ID], np.int64)])
+        ids = np.concatenate(
+            [np.asarray(prefix, np.int64), ctx.token_ids[s:e], np.asarray([SEP_ID], np.int64)]
+        )
         types = np.zeros_like(ids)
-        types[len(prefix):] = 1
-        out.append(QaWindow(doc_id=doc_id, field=field_name, input_ids=ids, token_type_ids=types,
-                            ctx_offset=len(prefix), ctx_start=s, ctx_end=e, context=ctx))
+        types[len(prefix) :] = 1
+        out.append(
+            QaWindow(
+                doc_id=doc_id,
+                field=field_name,
+                input_ids=ids,
+                token_type_ids=types,
+                ctx_offset=len(prefix),
+                ctx_start=s,
+                ctx_end=e,
+                context=ctx,
+            )
+        )
     return out
 
 

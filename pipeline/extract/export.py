@@ -1,0 +1,114 @@
+"""Export a trained QA checkpoint to ONNX and build quantized / optimized variants (needs torch).
+
+Why torch.onnx + onnxruntime.quantization rather than optimum's ORTQuantizer: optimum 2.x moved its
+ONNX exporter into `optimum-onnx`, whose current release pins transformers<4.58 and would downgrade
+the shared environment. ORTQuantizer's AVX2/AVX512 configs are thin wrappers over the same
+`quantize_dynamic` call (per-tensor vs per-channel, reduce_range), which we call directly.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from pipeline.extract.registry import sha256_file
+
+
+def export_onnx(hf_dir: Path, out_path: Path, opset: int = 17) -> Path:
+    """fp32 ONNX graph with dynamic batch and sequence axes; outputs start_logits, end_logits."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
+    from transformers import AutoModelForQuestionAnswering
+
+    model = AutoModelForQuestionAnswering.from_pretrained(str(hf_dir))
+    model.eval()
+
+    class Wrapped(torch.nn.Module):
+        def __init__(self, inner: torch.nn.Module) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids, attention_mask, token_type_ids):  # type: ignore[no-untyped-def]
+            out = self.inner(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            )
+            return out.start_logits, out.end_logits
+
+    ids = torch.ones((2, 32), dtype=torch.long)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with torch.no_grad():
+        torch.onnx.export(
+            Wrapped(model),
+            (ids, torch.ones_like(ids), torch.zeros_like(ids)),
+            str(out_path),
+            input_names=["input_ids", "attention_mask", "token_type_ids"],
+            output_names=["start_logits", "end_logits"],
+            dynamic_axes={
+                n: {0: "batch", 1: "seq"}
+                for n in ("input_ids", "attention_mask", "token_type_ids", "start_logits", "end_logits")
+            },
+            opset_version=opset,
+            dynamo=False,
+        )
+    return out_path
+
+
+def optimize_fp32(src: Path, dst: Path) -> Path:
+    """Offline transformer graph fusions (attention, LayerNorm, GELU) for a BERT encoder."""
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    opt = optimize_model(str(src), model_type="bert", num_heads=12, hidden_size=384, opt_level=1)
+    opt.save_model_to_file(str(dst))
+    return dst
+
+
+def to_fp16(src: Path, dst: Path) -> Path:
+    """fp16 weights for GPU deployments (CPU runs it slowly; evaluated on CPU for accuracy only)."""
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    opt = optimize_model(str(src), model_type="bert", num_heads=12, hidden_size=384, opt_level=1)
+    opt.convert_float_to_float16(keep_io_types=True)
+    opt.save_model_to_file(str(dst))
+    return dst
+
+
+def quantize(src: Path, dst: Path, *, per_channel: bool, reduce_range: bool = False) -> Path:
+    """Dynamic int8 weights (MatMul/Gemm), activations quantized at run time."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(
+        str(src),
+        str(dst),
+        per_channel=per_channel,
+        reduce_range=reduce_range,
+        weight_type=QuantType.QInt8,
+        op_types_to_quantize=["MatMul", "Gemm"],
+    )
+    return dst
+
+
+VARIANTS: dict[str, Callable[[Path, Path], Path]] = {
+    "fp32-opt": optimize_fp32,
+    "int8-tensor": lambda s, d: quantize(s, d, per_channel=False),  # = optimum AVX2 config
+    "int8-channel": lambda s, d: quantize(s, d, per_channel=True),  # = optimum AVX512 config
+    "int8-channel-rr": lambda s, d: quantize(s, d, per_channel=True, reduce_range=True),
+    "fp16": to_fp16,
+}
+
+
+def build_variants(hf_dir: Path, work: Path, names: list[str] | None = None) -> dict[str, dict[str, object]]:
+    """fp32 export plus each named variant: path, size and checksum of every file."""
+    fp32 = export_onnx(hf_dir, work / "fp32" / "model.onnx")
+    out: dict[str, dict[str, object]] = {"fp32": {"path": str(fp32)}}
+    for name in names or list(VARIANTS):
+        dst = work / name / "model.onnx"
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        src = work / "fp32-opt" / "model.onnx" if name.startswith("int8-opt") else fp32
+        VARIANTS[name](src, dst)
+        out[name] = {"path": str(dst)}
+    for info in out.values():
+        p = Path(str(info["path"]))
+        info["bytes"] = p.stat().st_size
+        info["sha256"] = sha256_file(p)
+    return out
