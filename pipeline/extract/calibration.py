@@ -34,21 +34,29 @@ class Platt:
 
 
 def fit_platt(raw: Sequence[float], correct: Sequence[bool], l2: float = 1e-2, iters: int = 200) -> Platt:
-    """Newton's method on the logistic loss (tiny L2 keeps it finite when data are separable)."""
+    """Damped Newton on the logistic loss from w = 0 (tiny L2 keeps it finite when data are separable)."""
     x = _logit(np.asarray(raw, dtype=np.float64))
     y = np.asarray(correct, dtype=np.float64)
     if len(x) < 5 or y.min() == y.max():
         return Platt()
-    w = np.array([1.0, 0.0])
     feats = np.stack([x, np.ones_like(x)], axis=1)
-    for _ in range(iters):
+
+    def loss(w: np.ndarray) -> float:
         z = feats @ w
+        return float(np.sum(np.logaddexp(0, z) - y * z) + 0.5 * l2 * w @ w)
+
+    w = np.zeros(2)
+    for _ in range(iters):
+        z = np.clip(feats @ w, -50, 50)
         p = 1 / (1 + np.exp(-z))
         grad = feats.T @ (p - y) + l2 * w
         hess = feats.T @ (feats * (p * (1 - p))[:, None]) + l2 * np.eye(2)
         step = np.linalg.solve(hess, grad)
-        w -= step
-        if np.abs(step).max() < 1e-8:
+        t, base = 1.0, loss(w)
+        while t > 1e-4 and loss(w - t * step) > base:
+            t /= 2
+        w = w - t * step
+        if np.abs(t * step).max() < 1e-8:
             break
     return Platt(float(w[0]), float(w[1]))
 

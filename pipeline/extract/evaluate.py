@@ -93,10 +93,12 @@ def run_docs(ex: Extractor, docs: Sequence[Any]) -> tuple[list[Record], dict[str
             idx = order[b : b + ex.batch_size]
             for i, s in zip(idx, ex.infer([windows[i] for i in idx]), strict=True):
                 scores[i] = s
-        ctx = windows[0].context if windows else ex.context(d.ocr)
+        ctx = windows[0].context.root if windows else ex.context(d.ocr)
         prompts = ex.prompts_for(d.ocr, ctx)
         for name, dec in ex.decide(prompts, windows, scores).items():
-            value = span_text(ctx, dec.best.tok_start, dec.best.tok_end)[0] if dec.best else None
+            value = (
+                span_text(dec.context or ctx, dec.best.tok_start, dec.best.tok_end)[0] if dec.best else None
+            )
             label = d.labels.get(name)
             if dec.found:
                 ok = label is not None and normalize(name, value) == normalize(name, label)

@@ -19,13 +19,15 @@ import numpy as np
 from rapidfuzz import fuzz
 from tokenizers import Tokenizer
 
-from pipeline.extract.candidates import line_candidates, parse_amount
+from pipeline.extract.candidates import is_candidate_kind, line_candidates, parse_amount
 from pipeline.extract.prompts import PromptSet
 from pipeline.extract.windows import (
     DocContext,
     build_windows,
     char_span_to_tokens,
     context_from_lines,
+    focus_context,
+    map_span_to_focus,
     question_ids,
     tokenize_context,
 )
@@ -137,7 +139,8 @@ def tax_span(ctx: DocContext, total_label: str | None) -> Span | None:
     }
     expected = [total * r / (1 + r) for r in rates] + [a * r for a in amounts for r in rates]
     for i, ref in enumerate(ctx.lines):
-        if not TAX_KW.search(ref.text):
+        near = " ".join(r.text for r in ctx.lines[max(0, i - 2) : i + 1])  # summary tables: keyword above
+        if not TAX_KW.search(near):
             continue
         for s, e in line_candidates("amount", ref.text):
             v = parse_amount(ref.text[s:e])
@@ -213,7 +216,7 @@ def examples_for_doc(
     stride: int,
     p_absent: float = 0.12,
     p_neg_window: float = 0.3,
-    weak_keep: float = 0.5,
+    weak_keep: float = 0.3,
     explicit: bool = False,
 ) -> list[QaExample]:
     """QA examples (positives, some negative windows, some answer-removed documents) for one document.
@@ -229,7 +232,9 @@ def examples_for_doc(
                 continue
             if labels[fp.name] is None:  # a reviewer said: this field is not on the document
                 q = question_ids(tok, fp.question)
-                for w in build_windows(doc_id, fp.name, q, ctx, max_len=max_len, stride=stride):
+                kind = fp.constraint.kind
+                fctx = focus_context(tok, ctx, kind) if is_candidate_kind(kind) else ctx
+                for w in build_windows(doc_id, fp.name, q, fctx, max_len=max_len, stride=stride):
                     out.append(QaExample(w.input_ids, w.token_type_ids, 0, 0, fp.name, doc_id))
                 continue
             span = field_span(fp.constraint.kind, ctx, str(labels[fp.name]))
@@ -240,10 +245,18 @@ def examples_for_doc(
         if not explicit and fp.name in WEAK_FIELDS and rng.random() > weak_keep:
             continue
         q = question_ids(tok, fp.question)
-        toks = char_span_to_tokens(ctx, span.start, span.end)
+        kind = fp.constraint.kind
+        fctx, fspan = ctx, (span.start, span.end)
+        if is_candidate_kind(kind):  # the same focused context serving uses for this kind
+            fctx = focus_context(tok, ctx, kind)
+            mapped = map_span_to_focus(fctx, span.start, span.end)
+            if mapped is None:
+                continue
+            fspan = mapped
+        toks = char_span_to_tokens(fctx, *fspan)
         if toks is None:
             continue
-        for w in build_windows(doc_id, fp.name, q, ctx, max_len=max_len, stride=stride):
+        for w in build_windows(doc_id, fp.name, q, fctx, max_len=max_len, stride=stride):
             inside = w.ctx_start <= toks[0] and toks[1] < w.ctx_end
             if inside:
                 s, e = w.ctx_offset + toks[0] - w.ctx_start, w.ctx_offset + toks[1] - w.ctx_start
@@ -254,6 +267,8 @@ def examples_for_doc(
             out.append(QaExample(w.input_ids, w.token_type_ids, s, e, fp.name, doc_id))
         if fp.name not in WEAK_FIELDS and rng.random() < p_absent:
             gone = tokenize_context(tok, _drop_answer_lines(ctx, span, ctx.text[span.start : span.end]))
+            if is_candidate_kind(kind):
+                gone = focus_context(tok, gone, kind)
             for w in build_windows(doc_id, fp.name, q, gone, max_len=max_len, stride=stride):
                 out.append(QaExample(w.input_ids, w.token_type_ids, 0, 0, fp.name, doc_id))
     return out

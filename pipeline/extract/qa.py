@@ -35,6 +35,7 @@ from pipeline.extract.windows import (
     build_windows,
     char_span_to_tokens,
     context_from_ocr,
+    focus_context,
     load_tokenizer,
     pad_batch,
     question_ids,
@@ -79,6 +80,7 @@ class FieldDecision:
     best: Candidate | None
     raw_confidence: float
     found: bool
+    context: DocContext | None = None  # what the token indices of `best` refer to
 
 
 def resolve_kind(ocr: OcrResult, text: str) -> DocKind:
@@ -144,10 +146,8 @@ def decode_field(
     ctx = windows[0].context
     kind = fp.constraint.kind
     doc_cands = candidate_token_spans(ctx, kind) if is_candidate_kind(kind) else None
-    if doc_cands is not None and not doc_cands and kind in ("date", "code"):
-        doc_cands = None  # no regex match at all: fall back to free single-line spans
     best: Candidate | None = None
-    best_null: float = 0.0
+    absent_p = 1.0  # P(no answer): the lowest no-answer share of any window that had candidates
     for w, sc in zip(windows, scores, strict=True):
         st, en = sc.start_logits, sc.end_logits
         null = float(st[0] + en[0]) + null_bias
@@ -156,7 +156,6 @@ def decode_field(
         else:
             spans = _free_spans(ctx, w, st, en, fp)
         if not spans:
-            best_null = max(best_null, 1.0)
             continue
         idx_s = np.asarray([w.ctx_offset + a - w.ctx_start for a, _ in spans])
         idx_e = np.asarray([w.ctx_offset + b - w.ctx_start for _, b in spans])
@@ -166,10 +165,10 @@ def decode_field(
         cand = Candidate(float(vals[j]), float(probs[j]), p_null, spans[j][0], spans[j][1])
         if cand.score > null and (best is None or cand.score > best.score):
             best = cand
-        best_null = max(best_null, p_null)
+        absent_p = min(absent_p, p_null)
     if best is None:
-        return FieldDecision(None, best_null if best_null > 0 else 1.0, False)
-    return FieldDecision(best, best.prob, True)
+        return FieldDecision(None, absent_p, False, ctx)
+    return FieldDecision(best, best.prob, True, ctx)
 
 
 def span_text(ctx: DocContext, tok_start: int, tok_end: int) -> tuple[str, int, int]:
@@ -212,6 +211,7 @@ class Extractor:
         self.calibration = {k: Platt(float(v["a"]), float(v["b"])) for k, v in cal.items()}
         self.null_bias = {k: float(v) for k, v in model.card.get("null_bias", {}).items()}
         self._questions: dict[str, list[int]] = {}
+        self.focus = bool(model.card.get("focused_context", True))
 
     @cached_property
     def session(self) -> ort.InferenceSession:
@@ -229,22 +229,33 @@ class Extractor:
         return for_kind(resolve_kind(ocr, ctx.text))
 
     def prepare(self, ocr: OcrResult, ctx: DocContext | None = None) -> list[QaWindow]:
-        """Every question's windows over this document; the context is tokenized once and shared."""
+        """Every question's windows over this document. The text is tokenized once; candidate-ranked
+        fields (amounts, dates, ...) read a focused context of just their candidate lines, shared by
+        all fields of the same kind."""
         ctx = ctx or self.context(ocr)
         if not ctx.text:
             return []
         prompts = self.prompts_for(ocr, ctx)
+        focused: dict[str, DocContext] = {}
         out: list[QaWindow] = []
         for fp in prompts.fields:
             q = self._questions.get(fp.question)
             if q is None:
                 q = self._questions[fp.question] = question_ids(self.tokenizer, fp.question)
+            kind = fp.constraint.kind
+            fctx = ctx
+            if self.focus and is_candidate_kind(kind):
+                if kind not in focused:
+                    focused[kind] = focus_context(self.tokenizer, ctx, kind)
+                fctx = focused[kind]
+                if not fctx.text:
+                    continue  # no candidate anywhere: the field is absent without running the model
             out.extend(
                 build_windows(
                     ocr.blob.sha256,
                     fp.name,
                     q,
-                    ctx,
+                    fctx,
                     max_len=self.max_len,
                     stride=self.stride,
                     max_windows=self.max_windows,
@@ -293,7 +304,7 @@ class Extractor:
         timings_ms: dict[str, float] | None = None,
     ) -> Extraction:
         """Best span per field with calibrated confidence and provenance (absent when nothing beats null)."""
-        ctx = windows[0].context if windows else self.context(ocr)
+        ctx = windows[0].context.root if windows else self.context(ocr)
         prompts = self.prompts_for(ocr, ctx)
         decisions = self.decide(prompts, windows, scores)
         flat = " ".join(ref.text for ref in ctx.lines)
@@ -305,13 +316,14 @@ class Extractor:
                     name=name, value=None, confidence=conf, status=FieldStatus.absent
                 )
                 continue
-            value, a, b = span_text(ctx, d.best.tok_start, d.best.tok_end)
+            fctx = d.context or ctx
+            value, a, b = span_text(fctx, d.best.tok_start, d.best.tok_end)
             fields[name] = ExtractedField(
                 name=name,
                 value=value,
                 confidence=conf,
                 status=FieldStatus.found,
-                provenance=provenance(ctx, a, b),
+                provenance=provenance(fctx, a, b),
                 grounded=value in flat,
             )
         return Extraction(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -51,9 +52,11 @@ def extract_one(extractor: Extractor, ocr: OcrResult) -> Extraction:
 
 
 def build_stage(
-    settings: Settings, *, session_factory: SessionFactory = cpu_session, extractor: Extractor | None = None
+    settings: Settings, *, session_factory: SessionFactory | None = None, extractor: Extractor | None = None
 ) -> StageSpec:
-    ex = extractor or Extractor(load_model(settings), session_factory=session_factory)
+    """`session_factory`: the batcher's provider-aware factory; default a CPU session (extract_threads)."""
+    factory = session_factory or partial(cpu_session, threads=settings.extract_threads)
+    ex = extractor or Extractor(load_model(settings), session_factory=factory)
     spec_holder: dict[str, StageSpec] = {}
 
     def handle_batch(events: Sequence[Envelope[Any]]) -> list[Sequence[Emit] | Exception]:

@@ -38,4 +38,5 @@ def run(
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stdout)
     epochs = float(sys.argv[2]) if len(sys.argv) > 2 else 2.0
-    print(run(Path(sys.argv[1]), TrainConfig(epochs=epochs)))
+    minutes = float(sys.argv[3]) if len(sys.argv) > 3 else 40.0
+    print(run(Path(sys.argv[1]), TrainConfig(epochs=epochs, max_wall_s=minutes * 60)))

@@ -16,6 +16,7 @@ import numpy as np
 from tokenizers import Tokenizer
 
 from pipeline.contracts import BBox, OcrResult
+from pipeline.extract.candidates import line_candidates
 
 CLS_ID, SEP_ID, PAD_ID = 101, 102, 0
 
@@ -40,6 +41,12 @@ class DocContext:
     token_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     offsets: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))
     token_line: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    parent: DocContext | None = None  # set on focused contexts: the whole document
+    parent_lines: list[int] = field(default_factory=list)  # index in parent of each line
+
+    @property
+    def root(self) -> DocContext:
+        return self.parent or self
 
     def line_of_char(self, pos: int) -> int:
         return max(0, bisect.bisect_right(self.line_starts, pos) - 1)
@@ -97,6 +104,31 @@ def context_from_lines(refs: list[LineRef], max_chars: int | None = None) -> Doc
         kept.append(ref)
         pos += len(ref.text) + 1
     return DocContext(text="\n".join(r.text for r in kept), line_starts=starts, lines=kept)
+
+
+def focus_context(tok: Tokenizer, ctx: DocContext, kind: str) -> DocContext:
+    """Only the lines holding a candidate of `kind` (amount, date, ...), each with the line before it
+    (labels such as TOTAL often sit on their own line above the amount). Much shorter windows for
+    the candidate-ranked fields, so the model reads less text per question."""
+    keep: set[int] = set()
+    for i, ref in enumerate(ctx.lines):
+        if line_candidates(kind, ref.text):
+            keep.update((i - 1, i) if i > 0 else (i,))
+    idx = sorted(keep)
+    sub = context_from_lines([ctx.lines[i] for i in idx])
+    sub.parent, sub.parent_lines = ctx, idx
+    return tokenize_context(tok, sub)
+
+
+def map_span_to_focus(sub: DocContext, start: int, end: int) -> tuple[int, int] | None:
+    """A single-line char span of the parent document in a focused context's coordinates."""
+    parent = sub.root
+    li = parent.line_of_char(start)
+    if parent.line_of_char(max(start, end - 1)) != li or li not in sub.parent_lines:
+        return None
+    k = sub.parent_lines.index(li)
+    off = start - parent.line_starts[li]
+    return sub.line_starts[k] + off, sub.line_starts[k] + off + (end - start)
 
 
 def char_span_to_tokens(ctx: DocContext, start: int, end: int) -> tuple[int, int] | None:
