@@ -41,15 +41,36 @@ RECEIPT_LINES = [
 ]
 
 
-def make_ocr(lines: list[str], kind: DocKind = DocKind.receipt, pages: int = 1, sha: str = "a" * 64) -> OcrResult:
+def make_ocr(
+    lines: list[str], kind: DocKind = DocKind.receipt, pages: int = 1, sha: str = "a" * 64
+) -> OcrResult:
     """An OcrResult with the lines stacked top to bottom (repeated on each page)."""
     out = []
     for p in range(pages):
-        out.append(Page(index=p, width=600, height=40 * max(1, len(lines)) + 40, dpi=72, source="ocr", lines=[
-            Line(text=t, bbox=BBox(x0=10, y0=10 + 40 * i, x1=500, y1=40 + 40 * i), confidence=0.99, order=i)
-            for i, t in enumerate(lines)]))
-    return OcrResult(blob=BlobRef(uri=f"file:///tmp/{sha}", sha256=sha, size=10, media_type="image/png"),
-                     kind=kind, pages=out, engine=EngineInfo(name="test", version="1"))
+        out.append(
+            Page(
+                index=p,
+                width=600,
+                height=40 * max(1, len(lines)) + 40,
+                dpi=72,
+                source="ocr",
+                lines=[
+                    Line(
+                        text=t,
+                        bbox=BBox(x0=10, y0=10 + 40 * i, x1=500, y1=40 + 40 * i),
+                        confidence=0.99,
+                        order=i,
+                    )
+                    for i, t in enumerate(lines)
+                ],
+            )
+        )
+    return OcrResult(
+        blob=BlobRef(uri=f"file:///tmp/{sha}", sha256=sha, size=10, media_type="image/png"),
+        kind=kind,
+        pages=out,
+        engine=EngineInfo(name="test", version="1"),
+    )
 
 
 @pytest.fixture(scope="session")

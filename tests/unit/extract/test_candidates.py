@@ -7,10 +7,19 @@ import pytest
 from pipeline.extract.candidates import line_candidates, parse_amount
 
 
-@pytest.mark.parametrize("text, value", [
-    ("9.00", "9.00"), ("RM41.45", "41.45"), ("1,007.50", "1007.50"), ("1.234,56", "1234.56"), ("43.7", "43.7"),
-    ("-1.73", "-1.73"), ("$ 8.20", "8.20"), ("1 234,56", "1234.56"),
-])
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("9.00", "9.00"),
+        ("RM41.45", "41.45"),
+        ("1,007.50", "1007.50"),
+        ("1.234,56", "1234.56"),
+        ("43.7", "43.7"),
+        ("-1.73", "-1.73"),
+        ("$ 8.20", "8.20"),
+        ("1 234,56", "1234.56"),
+    ],
+)
 def test_parse_amount(text: str, value: str) -> None:
     assert parse_amount(text) == Decimal(value)
 
@@ -30,11 +39,18 @@ def test_amount_candidates_stay_on_numbers_and_skip_currency_prefix() -> None:
     assert _cands("amount", "INV NO: CS-SA-0120436") == []
 
 
-@pytest.mark.parametrize("line, want", [
-    ("DATE : 27/10/2017", "27/10/2017"), ("05 MAR 2018 10:22", "05 MAR 2018"), ("2018-04-06", "2018-04-06"),
-    ("Date: 25-12-18", "25-12-18"), ("OCT 3, 2016", "OCT 3, 2016"), ("20180304", "20180304"),
-    ("12-Jan-2019", "12-Jan-2019"),
-])
+@pytest.mark.parametrize(
+    "line, want",
+    [
+        ("DATE : 27/10/2017", "27/10/2017"),
+        ("05 MAR 2018 10:22", "05 MAR 2018"),
+        ("2018-04-06", "2018-04-06"),
+        ("Date: 25-12-18", "25-12-18"),
+        ("OCT 3, 2016", "OCT 3, 2016"),
+        ("20180304", "20180304"),
+        ("12-Jan-2019", "12-Jan-2019"),
+    ],
+)
 def test_date_candidates(line: str, want: str) -> None:
     assert want in _cands("date", line)
 

@@ -10,7 +10,7 @@ def test_tax_invoice_receipts_stay_receipts() -> None:
 
 
 def test_supplier_invoices_are_invoices() -> None:
-    text = "ACME GmbH\nInvoice No: INV-2024-0042\nBill To: Example Ltd\nDue Date: 2024-05-31\nIBAN DE89 3704 0044"
+    text = "ACME GmbH\nInvoice No: INV-2024-0042\nBill To: Example Ltd\nDue Date: 2024-05-31\nIBAN DE89"
     kind, margin = classify_text(text)
     assert kind == DocKind.invoice and margin > 3
 

@@ -6,12 +6,31 @@ from pathlib import Path
 import pytest
 
 from pipeline.contracts import DocKind
-from pipeline.extract.prompts import PROMPTS_DIR, PromptError, available, for_kind, load_prompt_set, parse_prompt_set
+from pipeline.extract.prompts import (
+    PROMPTS_DIR,
+    PromptError,
+    available,
+    for_kind,
+    load_prompt_set,
+    parse_prompt_set,
+)
 
 SHARED = {
     "receipt": ["merchant", "merchant_address", "date", "total", "tax", "currency"],
-    "invoice": ["vendor", "vendor_tax_id", "invoice_number", "invoice_date", "due_date", "po_number", "currency",
-                "subtotal", "tax", "total", "iban", "buyer"],
+    "invoice": [
+        "vendor",
+        "vendor_tax_id",
+        "invoice_number",
+        "invoice_date",
+        "due_date",
+        "po_number",
+        "currency",
+        "subtotal",
+        "tax",
+        "total",
+        "iban",
+        "buyer",
+    ],
     "po_change": ["po_number", "change_number", "changed_lines"],
 }
 
@@ -49,15 +68,24 @@ def test_any_byte_change_changes_the_checksum() -> None:
     assert a.checksum != b.checksum and a.fields == b.fields
 
 
-@pytest.mark.parametrize("content, match", [
-    (b"name: receipt\nversion: '2'\nkind: receipt\nfields: []\n", "disagree"),
-    (b"name: receipt\nversion: '1'\nkind: receipt\nfields: []\n", "non-empty"),
-    (b"[unclosed", "YAML"),
-    (b"name: receipt\nversion: '1'\nkind: receipt\nfields:\n - {name: x, question: 'x?', type: blob, "
-     b"required: true, normalizer: n, constraint: {kind: text}}\n", "unknown type"),
-    (b"name: receipt\nversion: '1'\nkind: receipt\nfields:\n - {name: x, question: 'tell me', type: text, "
-     b"required: true, normalizer: n, constraint: {kind: text}}\n", "question"),
-])
+@pytest.mark.parametrize(
+    "content, match",
+    [
+        (b"name: receipt\nversion: '2'\nkind: receipt\nfields: []\n", "disagree"),
+        (b"name: receipt\nversion: '1'\nkind: receipt\nfields: []\n", "non-empty"),
+        (b"[unclosed", "YAML"),
+        (
+            b"name: receipt\nversion: '1'\nkind: receipt\nfields:\n - {name: x, question: 'x?', type: blob, "
+            b"required: true, normalizer: n, constraint: {kind: text}}\n",
+            "unknown type",
+        ),
+        (
+            b"name: receipt\nversion: '1'\nkind: receipt\nfields:\n - {name: x, question: 'tell me', "
+            b"type: text, required: true, normalizer: n, constraint: {kind: text}}\n",
+            "question",
+        ),
+    ],
+)
 def test_malformed_prompt_files_are_rejected(content: bytes, match: str) -> None:
     with pytest.raises(PromptError, match=match):
         parse_prompt_set(content, Path("receipt.v1.yaml"))
