@@ -27,6 +27,7 @@ from pipeline.contracts import DocKind, ExtractedField, Extraction, FieldStatus,
 from pipeline.extract.calibration import Platt
 from pipeline.extract.candidates import is_candidate_kind, line_candidates
 from pipeline.extract.classify import classify_text
+from pipeline.extract.line_items import extract_line_items
 from pipeline.extract.prompts import FieldPrompt, PromptSet, for_kind
 from pipeline.extract.registry import ModelEntry
 from pipeline.extract.windows import (
@@ -326,12 +327,17 @@ class Extractor:
                 provenance=provenance(fctx, a, b),
                 grounded=value in flat,
             )
+        items = []
+        if prompts.kind == DocKind.invoice:  # table rows, reconciled against the extracted subtotal/total
+            sub, tot = fields.get("subtotal"), fields.get("total")
+            items, _ = extract_line_items(ocr, sub.value if sub else None, tot.value if tot else None)
         return Extraction(
             blob=ocr.blob,
             kind=prompts.kind,
             prompt_set=prompts.ref,
             model=self.model.ref,
             fields=fields,
+            line_items=items,
             timings_ms=dict(timings_ms or {}),
         )
 
