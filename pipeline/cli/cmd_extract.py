@@ -172,6 +172,30 @@ def register(app: typer.Typer) -> None:
             or "no models",
         )
 
+    @models_app.command("release")
+    def models_release(
+        weights: Annotated[Path, typer.Argument(help="Trained weights folder (from `docpipe train`).")],
+        version: Annotated[str, typer.Option(help="Version to publish in the packaged registry.")],
+        work: Annotated[
+            Path, typer.Option(help="Folder for exports and the evaluation report.")
+        ] = DEFAULT_WORK,
+        sroie: Annotated[Path, typer.Option()] = Path("/work/shared/data/sroie"),
+        as_json: Annotated[bool, typer.Option("--json")] = False,
+    ) -> None:
+        """Export fp32/optimized/int8 variants, evaluate each on SROIE 400-499, publish the fastest within
+        1 point of fp32."""
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+        if not (weights / "config.json").is_file():
+            fail(f"{weights}: not a trained weights folder (no config.json)")
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            fail("export needs the 'train' extra (pip install 'docpipe[train]')")
+        from pipeline.extract.pipeline_train import release
+
+        report = release(weights, work, version, root=sroie)
+        emit(report, as_json, human=json.dumps(report, indent=2, default=str))
+
     @extract_app.command("run")
     def extract_run(
         ocr_json: Annotated[Path, typer.Argument(help="An OcrResult JSON file (payload of docs.ocr).")],

@@ -8,7 +8,9 @@ the shared environment. ORTQuantizer's AVX2/AVX512 configs are thin wrappers ove
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -54,11 +56,21 @@ def export_onnx(hf_dir: Path, out_path: Path, opset: int = 17) -> Path:
     return out_path
 
 
+def _dims(src: Path) -> tuple[int, int]:
+    """Heads and hidden size from the HF config saved next to the export (defaults: MiniLM-L6)."""
+    cfg = src.parent / "config.json"
+    if cfg.is_file():
+        data = json.loads(cfg.read_text())
+        return int(data.get("num_attention_heads", 12)), int(data.get("hidden_size", 384))
+    return 12, 384
+
+
 def optimize_fp32(src: Path, dst: Path) -> Path:
     """Offline transformer graph fusions (attention, LayerNorm, GELU) for a BERT encoder."""
     from onnxruntime.transformers.optimizer import optimize_model
 
-    opt = optimize_model(str(src), model_type="bert", num_heads=12, hidden_size=384, opt_level=1)
+    heads, hidden = _dims(src)
+    opt = optimize_model(str(src), model_type="bert", num_heads=heads, hidden_size=hidden, opt_level=1)
     opt.save_model_to_file(str(dst))
     return dst
 
@@ -67,7 +79,8 @@ def to_fp16(src: Path, dst: Path) -> Path:
     """fp16 weights for GPU deployments (CPU runs it slowly; evaluated on CPU for accuracy only)."""
     from onnxruntime.transformers.optimizer import optimize_model
 
-    opt = optimize_model(str(src), model_type="bert", num_heads=12, hidden_size=384, opt_level=1)
+    heads, hidden = _dims(src)
+    opt = optimize_model(str(src), model_type="bert", num_heads=heads, hidden_size=hidden, opt_level=1)
     opt.convert_float_to_float16(keep_io_types=True)
     opt.save_model_to_file(str(dst))
     return dst
@@ -100,6 +113,7 @@ VARIANTS: dict[str, Callable[[Path, Path], Path]] = {
 def build_variants(hf_dir: Path, work: Path, names: list[str] | None = None) -> dict[str, dict[str, object]]:
     """fp32 export plus each named variant: path, size and checksum of every file."""
     fp32 = export_onnx(hf_dir, work / "fp32" / "model.onnx")
+    shutil.copyfile(hf_dir / "config.json", fp32.parent / "config.json")
     out: dict[str, dict[str, object]] = {"fp32": {"path": str(fp32)}}
     for name in names or list(VARIANTS):
         dst = work / name / "model.onnx"

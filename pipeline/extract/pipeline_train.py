@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.contracts import Feedback, OcrResult
-from pipeline.extract.release import evaluate_variant, mean_em, publish, unseen_vendor_ids, write_eval_report
+from pipeline.extract.release import (
+    bench_speed,
+    evaluate_variant,
+    mean_em,
+    publish,
+    unseen_vendor_ids,
+    write_eval_report,
+)
 from pipeline.extract.sroie import DEFAULT_ROOT, VAL_IDS, load_split
 from pipeline.extract.train import TrainConfig, TrainDoc
 
@@ -83,6 +90,54 @@ def not_worse(candidate: dict[str, Any], current: dict[str, Any], field_toleranc
     )
 
 
+DEFAULT_VARIANTS = ["fp32-opt", "int8-tensor", "int8-channel", "int8-channel-rr"]
+
+
+def export_and_evaluate(
+    hf_dir: Path, work: Path, root: Path = DEFAULT_ROOT, variants: list[str] | None = None
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """Export fp32 + variants, evaluate every one on the validation receipts (accuracy AND CPU time)."""
+    from pipeline.extract.export import build_variants
+
+    built = build_variants(hf_dir, work / "onnx", variants or DEFAULT_VARIANTS)
+    docs = load_split(root, VAL_IDS)
+    unseen = unseen_vendor_ids(root)
+    results = {}
+    for name, info in built.items():
+        log.info("evaluating %s", name)
+        results[name] = evaluate_variant(Path(str(info["path"])), hf_dir / "tokenizer.json", docs, unseen)
+    speed = bench_speed(
+        {k: Path(str(v["path"])) for k, v in built.items()}, hf_dir / "tokenizer.json", docs[:30]
+    )
+    for name, cpu in speed.items():
+        results[name]["timing"]["bench_cpu_s_per_doc"] = cpu
+    write_eval_report(results, work / "eval_report.json")
+    return built, results
+
+
+def release(
+    hf_dir: Path, work: Path, version: str, root: Path = DEFAULT_ROOT, variants: list[str] | None = None
+) -> dict[str, Any]:
+    """Export + evaluate trained weights and publish the chosen variant into the packaged registry."""
+    from pipeline.extract.registry import DEFAULT_MODEL, PACKAGED_ROOT
+
+    built, results = export_and_evaluate(hf_dir, work, root, variants)
+    info_path = hf_dir / "train_manifest.json"
+    train_info = json.loads(info_path.read_text()) if info_path.is_file() else None
+    dest = publish(built, results, hf_dir, PACKAGED_ROOT, DEFAULT_MODEL, version, train_info=train_info)
+    return {
+        "published": str(dest),
+        "variants": {
+            k: {
+                "mean_em": round(mean_em(r["summary"]), 4),
+                "cpu_s_per_receipt": r["timing"]["cpu_s_per_doc"],
+                "bytes": built[k]["bytes"],
+            }
+            for k, r in results.items()
+        },
+    }
+
+
 def train_and_release(
     *,
     work: Path,
@@ -95,7 +150,6 @@ def train_and_release(
     ocr_dir: Path | None = None,
     variants: list[str] | None = None,
 ) -> dict[str, Any]:
-    from pipeline.extract.export import build_variants
     from pipeline.extract.registry import DEFAULT_MODEL, PACKAGED_ROOT, list_models
     from pipeline.extract.train_sroie import run as run_training
 
@@ -112,14 +166,9 @@ def train_and_release(
     cfg = TrainConfig(epochs=epochs, seed=seed, max_wall_s=max_minutes * 60)
     hf_dir = work / ("hf-candidate" if feedback else "hf")
     train_info = run_training(hf_dir, cfg, root=root, extra_docs=extra, init_dir=init_dir)
-    built = build_variants(hf_dir, work / "onnx", variants or ["fp32-opt", "int8-tensor", "int8-channel"])
+    built, results = export_and_evaluate(hf_dir, work, root, variants)
     docs = load_split(root, VAL_IDS)
     unseen = unseen_vendor_ids(root)
-    results = {}
-    for name, info in built.items():
-        log.info("evaluating %s", name)
-        results[name] = evaluate_variant(Path(str(info["path"])), hf_dir / "tokenizer.json", docs, unseen)
-    write_eval_report(results, work / "eval_report.json")
     report: dict[str, Any] = {
         "train": {k: v for k, v in train_info.items() if k != "data"},
         "variants": {
