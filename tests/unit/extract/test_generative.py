@@ -55,6 +55,7 @@ def test_random_weights_always_give_valid_grounded_json() -> None:
     assert dec_ok == 20
 
 
+@pytest.mark.slow
 def test_tiny_random_causal_lm_from_config() -> None:
     torch = pytest.importorskip("torch")
     transformers = pytest.importorskip("transformers")
@@ -74,10 +75,11 @@ def test_tiny_random_causal_lm_from_config() -> None:
         with torch.no_grad():
             return model(torch.tensor([ids[-64:]])).logits[0, -1].numpy()
 
-    ps = load_prompt_set("receipt")
-    doc = "\n".join(RECEIPT_LINES[:8])
-    res = extract_generative(ps, doc, CharTokenizer(), logits)
-    assert json.loads(res["json"]) == res["values"] and all(res["grounded"].values())
+    doc = "\n".join(RECEIPT_LINES[:6])
+    dec = ConstrainedDecoder(CharTokenizer(), logits, max_value_tokens=6)
+    text, fields = dec.decode_fields("Fields as JSON:", ["merchant", "date", "total"], doc)
+    assert list(json.loads(text)) == ["merchant", "date", "total"]
+    assert all(f.value is None or f.value in doc for f in fields)
 
 
 def test_parser_retry_and_grounding_flags() -> None:
