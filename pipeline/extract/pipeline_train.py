@@ -18,6 +18,7 @@ from pipeline.contracts import Feedback, OcrResult
 from pipeline.extract.release import (
     bench_speed,
     evaluate_variant,
+    fit_amount_prior,
     mean_em,
     publish,
     unseen_vendor_ids,
@@ -90,29 +91,42 @@ def not_worse(candidate: dict[str, Any], current: dict[str, Any], field_toleranc
     )
 
 
-DEFAULT_VARIANTS = ["fp32-opt", "int8-tensor", "int8-channel", "int8-channel-rr"]
+DEFAULT_VARIANTS = ["fp32-opt", "int8-tensor", "int8-channel"]
 
 
 def export_and_evaluate(
     hf_dir: Path, work: Path, root: Path = DEFAULT_ROOT, variants: list[str] | None = None
-) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
-    """Export fp32 + variants, evaluate every one on the validation receipts (accuracy AND CPU time)."""
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]], dict[str, Any]]:
+    """Export fp32 + variants, evaluate every one on the validation receipts (accuracy AND CPU time),
+    with the deterministic total prior, plus fp32 without it (ablation)."""
     from pipeline.extract.export import build_variants
 
+    prior = fit_amount_prior(root)
     built = build_variants(hf_dir, work / "onnx", variants or DEFAULT_VARIANTS)
     docs = load_split(root, VAL_IDS)
     unseen = unseen_vendor_ids(root)
+    card = {"amount_prior": prior}
     results = {}
     for name, info in built.items():
         log.info("evaluating %s", name)
-        results[name] = evaluate_variant(Path(str(info["path"])), hf_dir / "tokenizer.json", docs, unseen)
+        results[name] = evaluate_variant(
+            Path(str(info["path"])), hf_dir / "tokenizer.json", docs, unseen, base_card=card
+        )
+    results["fp32-no-prior"] = evaluate_variant(
+        Path(str(built["fp32"]["path"])),
+        hf_dir / "tokenizer.json",
+        docs,
+        unseen,
+        base_card=card,
+        use_prior=False,
+    )
     speed = bench_speed(
-        {k: Path(str(v["path"])) for k, v in built.items()}, hf_dir / "tokenizer.json", docs[:30]
+        {k: Path(str(v["path"])) for k, v in built.items()}, hf_dir / "tokenizer.json", docs[:20]
     )
     for name, cpu in speed.items():
         results[name]["timing"]["bench_cpu_s_per_doc"] = cpu
     write_eval_report(results, work / "eval_report.json")
-    return built, results
+    return built, results, prior
 
 
 def release(
@@ -121,20 +135,24 @@ def release(
     """Export + evaluate trained weights and publish the chosen variant into the packaged registry."""
     from pipeline.extract.registry import DEFAULT_MODEL, PACKAGED_ROOT
 
-    built, results = export_and_evaluate(hf_dir, work, root, variants)
+    built, results, prior = export_and_evaluate(hf_dir, work, root, variants)
     info_path = hf_dir / "train_manifest.json"
     train_info = json.loads(info_path.read_text()) if info_path.is_file() else None
-    dest = publish(built, results, hf_dir, PACKAGED_ROOT, DEFAULT_MODEL, version, train_info=train_info)
+    dest = publish(
+        built, results, hf_dir, PACKAGED_ROOT, DEFAULT_MODEL, version, train_info=train_info, prior=prior
+    )
+    return {"published": str(dest), "variants": _variant_report(built, results)}
+
+
+def _variant_report(built: dict[str, dict[str, Any]], results: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return {
-        "published": str(dest),
-        "variants": {
-            k: {
-                "mean_em": round(mean_em(r["summary"]), 4),
-                "cpu_s_per_receipt": r["timing"]["cpu_s_per_doc"],
-                "bytes": built[k]["bytes"],
-            }
-            for k, r in results.items()
-        },
+        k: {
+            "mean_em": round(mean_em(r["summary"]), 4),
+            "cpu_s_per_receipt": r["timing"].get("bench_cpu_s_per_doc", r["timing"]["cpu_s_per_doc"]),
+            "bytes": built[k]["bytes"] if k in built else None,
+            "fields": {f: round(m["exact_match"], 4) for f, m in r["summary"]["fields"].items()},
+        }
+        for k, r in results.items()
     }
 
 
@@ -166,20 +184,12 @@ def train_and_release(
     cfg = TrainConfig(epochs=epochs, seed=seed, max_wall_s=max_minutes * 60)
     hf_dir = work / ("hf-candidate" if feedback else "hf")
     train_info = run_training(hf_dir, cfg, root=root, extra_docs=extra, init_dir=init_dir)
-    built, results = export_and_evaluate(hf_dir, work, root, variants)
+    built, results, prior = export_and_evaluate(hf_dir, work, root, variants)
     docs = load_split(root, VAL_IDS)
     unseen = unseen_vendor_ids(root)
     report: dict[str, Any] = {
         "train": {k: v for k, v in train_info.items() if k != "data"},
-        "variants": {
-            k: {
-                "mean_em": round(mean_em(r["summary"]), 4),
-                "cpu_s_per_receipt": r["timing"]["cpu_s_per_doc"],
-                "bytes": built[k]["bytes"],
-                "fields": {f: round(m["exact_match"], 4) for f, m in r["summary"]["fields"].items()},
-            }
-            for k, r in results.items()
-        },
+        "variants": _variant_report(built, results),
         "feedback": fb_stats,
     }
     promote = True
@@ -194,7 +204,14 @@ def train_and_release(
         report["promoted"] = promote
     if publish_version and promote:
         dest = publish(
-            built, results, hf_dir, PACKAGED_ROOT, DEFAULT_MODEL, publish_version, train_info=train_info
+            built,
+            results,
+            hf_dir,
+            PACKAGED_ROOT,
+            DEFAULT_MODEL,
+            publish_version,
+            train_info=train_info,
+            prior=prior,
         )
         report["published"] = str(dest)
     return report

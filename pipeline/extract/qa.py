@@ -24,6 +24,7 @@ import numpy as np
 import onnxruntime as ort
 
 from pipeline.contracts import DocKind, ExtractedField, Extraction, FieldStatus, OcrResult, Provenance
+from pipeline.extract.amount_prior import prior_by_char_span
 from pipeline.extract.calibration import Platt
 from pipeline.extract.candidates import is_candidate_kind, line_candidates
 from pipeline.extract.classify import classify_text
@@ -44,6 +45,7 @@ from pipeline.extract.windows import (
 )
 
 SessionFactory = Callable[[Path], ort.InferenceSession]
+PRIOR_FIELDS = frozenset({"total"})  # fields whose amount candidates get the deterministic total prior
 TOP_K = 20
 
 
@@ -134,8 +136,28 @@ def _free_spans(
     return out
 
 
+def amount_prior_tokens(ctx: DocContext, weights: Sequence[float]) -> dict[tuple[int, int], float]:
+    """Deterministic total prior (amount_prior) per candidate token span of `ctx`, best candidate = 0."""
+    root = ctx.root
+    by_char = prior_by_char_span(root, weights)
+    out: dict[tuple[int, int], float] = {}
+    for k, ref in enumerate(ctx.lines):
+        li = ctx.parent_lines[k] if ctx.parent is not None else k
+        for s, e in line_candidates("amount", ref.text):
+            val = by_char.get((root.line_starts[li] + s, root.line_starts[li] + e))
+            toks = char_span_to_tokens(ctx, ctx.line_starts[k] + s, ctx.line_starts[k] + e)
+            if val is not None and toks is not None:
+                out[toks] = val
+    top = max(out.values(), default=0.0)
+    return {k: v - top for k, v in out.items()}
+
+
 def decode_field(
-    fp: FieldPrompt, windows: Sequence[QaWindow], scores: Sequence[SpanScores], null_bias: float = 0.0
+    fp: FieldPrompt,
+    windows: Sequence[QaWindow],
+    scores: Sequence[SpanScores],
+    null_bias: float = 0.0,
+    prior: dict[tuple[int, int], float] | None = None,
 ) -> FieldDecision:
     """Best span over all windows of one field, restricted to the field's answer constraint.
 
@@ -161,6 +183,8 @@ def decode_field(
         idx_s = np.asarray([w.ctx_offset + a - w.ctx_start for a, _ in spans])
         idx_e = np.asarray([w.ctx_offset + b - w.ctx_start for _, b in spans])
         vals = st[idx_s] + en[idx_e]
+        if prior:
+            vals = vals + np.asarray([prior.get(sp, 0.0) for sp in spans])
         p_null, probs = _softmax_with_null(null, vals)
         j = int(np.argmax(vals))
         cand = Candidate(float(vals[j]), float(probs[j]), p_null, spans[j][0], spans[j][1])
@@ -199,6 +223,7 @@ class Extractor:
         max_windows: int = 24,
         max_chars: int = 200_000,
         batch_size: int = 16,
+        use_prior: bool = True,
     ) -> None:
         self.model = model
         self.session_factory = session_factory
@@ -213,6 +238,8 @@ class Extractor:
         self.null_bias = {k: float(v) for k, v in model.card.get("null_bias", {}).items()}
         self._questions: dict[str, list[int]] = {}
         self.focus = bool(model.card.get("focused_context", True))
+        prior = model.card.get("amount_prior")
+        self.amount_prior: list[float] | None = list(prior["weights"]) if use_prior and prior else None
 
     @cached_property
     def session(self) -> ort.InferenceSession:
@@ -287,15 +314,20 @@ class Extractor:
         by_field: dict[str, list[int]] = {}
         for i, w in enumerate(windows):
             by_field.setdefault(w.field, []).append(i)
-        return {
-            fp.name: decode_field(
+        out: dict[str, FieldDecision] = {}
+        for fp in prompts.fields:
+            idx = by_field.get(fp.name, [])
+            prior = None
+            if self.amount_prior is not None and fp.name in PRIOR_FIELDS and idx:
+                prior = amount_prior_tokens(windows[idx[0]].context, self.amount_prior)
+            out[fp.name] = decode_field(
                 fp,
-                [windows[i] for i in by_field.get(fp.name, [])],
-                [scores[i] for i in by_field.get(fp.name, [])],
+                [windows[i] for i in idx],
+                [scores[i] for i in idx],
                 self.null_bias.get(fp.name, 0.0),
+                prior,
             )
-            for fp in prompts.fields
-        }
+        return out
 
     def finish(
         self,

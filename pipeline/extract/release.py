@@ -41,12 +41,13 @@ def evaluate_variant(
     unseen: set[str],
     threads: int = 2,
     base_card: dict[str, Any] | None = None,
+    use_prior: bool = True,
 ) -> dict[str, Any]:
     card = dict(base_card or {})
     entry = ModelEntry(name="candidate", version="eval", path=onnx_path.parent, card=card)
     if not entry.tokenizer_path.exists():  # the tokenizer may sit elsewhere during evaluation
         shutil.copyfile(tokenizer, entry.tokenizer_path)
-    ex = Extractor(entry, session_factory=partial(cpu_session, threads=threads))
+    ex = Extractor(entry, session_factory=partial(cpu_session, threads=threads), use_prior=use_prior)
     ex.infer(ex.prepare(docs[0].ocr)[:1])  # warm-up: session creation is not per-receipt cost
     records, timing = run_docs(ex, docs)
     conf = crossfit_confidences(records)
@@ -56,6 +57,20 @@ def evaluate_variant(
         "summary": summarize(records, conf),
         "summary_unseen_vendor": summarize(records, conf, subset=unseen),
         "bytes": onnx_path.stat().st_size,
+    }
+
+
+def fit_amount_prior(root: Path = DEFAULT_ROOT) -> dict[str, Any]:
+    """The deterministic total prior, fitted on training receipts 000-399 only."""
+    from pipeline.extract.amount_prior import FEATURES, fit_prior
+    from pipeline.extract.windows import context_from_ocr
+
+    docs = load_split(root, TRAIN_IDS)
+    w = fit_prior([(context_from_ocr(d.ocr), d.labels["total"]) for d in docs if "total" in d.labels])
+    return {
+        "features": list(FEATURES),
+        "weights": [round(float(x), 6) for x in w],
+        "fitted_on": data_manifest(docs)["digest"],
     }
 
 
@@ -106,10 +121,15 @@ def publish(
     version: str,
     tolerance: float = 0.01,
     train_info: dict[str, Any] | None = None,
+    prior: dict[str, Any] | None = None,
 ) -> Path:
     """Pick the variant; write model.onnx, tokenizer.json, model_card.json to dest_root/name/version."""
     fp32 = mean_em(results["fp32"]["summary"])
-    eligible = [k for k in results if mean_em(results[k]["summary"]) >= fp32 - tolerance and k != "fp16"]
+    eligible = [
+        k
+        for k in variants
+        if k in results and k != "fp16" and mean_em(results[k]["summary"]) >= fp32 - tolerance
+    ]
     timing = {
         k: r["timing"].get("bench_cpu_s_per_doc", r["timing"]["cpu_s_per_doc"]) for k, r in results.items()
     }
@@ -134,6 +154,8 @@ def publish(
         "stride": (train_info or {}).get("config", {}).get("stride", 128),
         "trained_prompt_sets": {"receipt": prompts.ref.model_dump()},
         "calibration": {k: v.to_dict() for k, v in calib.items()},
+        "focused_context": True,
+        "amount_prior": prior,
         "calibration_data": data_manifest(load_split(DEFAULT_ROOT, VAL_IDS)),
         "training": {k: v for k, v in (train_info or {}).items()},
         "variants": {
@@ -146,7 +168,9 @@ def publish(
                 "wall_s_per_receipt": round(results[k]["timing"]["wall_s_per_doc"], 4),
             }
             for k in results
+            if k in variants
         },
+        "ablation": {k: round(mean_em(r["summary"]), 4) for k, r in results.items() if k not in variants},
         "metrics": {
             "validation": results[chosen]["summary"],
             "validation_unseen_vendor": results[chosen]["summary_unseen_vendor"],
