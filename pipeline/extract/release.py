@@ -75,7 +75,7 @@ def fit_amount_prior(root: Path = DEFAULT_ROOT) -> dict[str, Any]:
 
 
 def bench_speed(
-    paths: dict[str, Path], tokenizer: Path, docs: list[Any], rounds: int = 3, threads: int = 2
+    paths: dict[str, Path], tokenizer: Path, docs: list[Any], rounds: int = 2, threads: int = 2
 ) -> dict[str, float]:
     """CPU-seconds per receipt of each variant on the same windows, variants interleaved round-robin
     and the best round kept, so a busy shared machine biases no variant in particular."""
