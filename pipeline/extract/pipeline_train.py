@@ -91,7 +91,7 @@ def not_worse(candidate: dict[str, Any], current: dict[str, Any], field_toleranc
     )
 
 
-DEFAULT_VARIANTS = ["fp32-opt", "int8-tensor", "int8-channel"]
+DEFAULT_VARIANTS = ["fp32-opt", "int8-tensor", "int8-channel", "int8-opt-tensor"]
 
 
 def export_and_evaluate(
