@@ -9,12 +9,15 @@ the shared environment. ORTQuantizer's AVX2/AVX512 configs are thin wrappers ove
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 from pipeline.extract.registry import sha256_file
+
+log = logging.getLogger(__name__)
 
 
 def export_onnx(hf_dir: Path, out_path: Path, opset: int = 17) -> Path:
@@ -96,6 +99,7 @@ def quantize(
 ) -> Path:
     """Dynamic int8 weights (MatMul/Gemm and the embedding Gather, 3/4 of the bytes), activations
     quantized at run time."""
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     quantize_dynamic(
@@ -105,6 +109,7 @@ def quantize(
         reduce_range=reduce_range,
         weight_type=QuantType.QInt8,
         op_types_to_quantize=list(ops),
+        extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},  # fused contrib ops lack shape info
     )
     return dst
 
@@ -131,7 +136,11 @@ def build_variants(hf_dir: Path, work: Path, names: list[str] | None = None) -> 
         dst = work / name / "model.onnx"
         dst.parent.mkdir(parents=True, exist_ok=True)
         src = work / "fp32-opt" / "model.onnx" if name.startswith("int8-opt") else fp32
-        VARIANTS[name](src, dst)
+        try:
+            VARIANTS[name](src, dst)
+        except Exception as exc:  # a variant that cannot be built is reported, not fatal
+            log.warning("variant %s failed: %s", name, str(exc)[:200])
+            continue
         out[name] = {"path": str(dst)}
     for info in out.values():
         p = Path(str(info["path"]))
