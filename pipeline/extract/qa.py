@@ -196,6 +196,34 @@ def decode_field(
     return FieldDecision(best, best.prob, True, ctx)
 
 
+def _root_span(d: FieldDecision) -> tuple[int, int] | None:
+    if d.best is None or d.context is None:
+        return None
+    ctx = d.context
+    a, b = int(ctx.offsets[d.best.tok_start][0]), int(ctx.offsets[d.best.tok_end][1])
+    if ctx.parent is None:
+        return a, b
+    k = ctx.line_of_char(a)
+    li = ctx.parent_lines[k]
+    shift = ctx.root.line_starts[li] - ctx.line_starts[k]
+    return a + shift, b + shift
+
+
+def dedupe_spans(decisions: dict[str, FieldDecision]) -> dict[str, FieldDecision]:
+    """Two fields never answer with the same piece of text (a tax equal to the total line, an address
+    that is the shop name): the more confident field keeps it, the others become absent."""
+    owner: dict[tuple[int, int], str] = {}
+    for name, d in sorted(decisions.items(), key=lambda kv: -kv[1].raw_confidence):
+        span = _root_span(d)
+        if span is None:
+            continue
+        if span in owner:
+            decisions[name] = FieldDecision(None, 1.0 - d.raw_confidence, False, d.context)
+        else:
+            owner[span] = name
+    return decisions
+
+
 def span_text(ctx: DocContext, tok_start: int, tok_end: int) -> tuple[str, int, int]:
     a, b = int(ctx.offsets[tok_start][0]), int(ctx.offsets[tok_end][1])
     return ctx.text[a:b].replace("\n", " "), a, b
@@ -327,7 +355,7 @@ class Extractor:
                 self.null_bias.get(fp.name, 0.0),
                 prior,
             )
-        return out
+        return dedupe_spans(out)
 
     def finish(
         self,

@@ -153,3 +153,18 @@ def test_200_page_document_is_bounded(extractor: Extractor) -> None:
     res = extractor.extract(ocr)
     assert time.perf_counter() - t0 < 60
     assert res.fields["total"].provenance == [] or res.fields["total"].provenance[0].page in range(200)
+
+
+def test_two_fields_never_share_one_span(extractor: Extractor) -> None:
+    from pipeline.extract.qa import Candidate, FieldDecision, dedupe_spans
+
+    ctx = extractor.context(make_ocr(RECEIPT_LINES))
+    a, b = 0, 3  # the same tokens claimed by two fields
+    d = {
+        "total": FieldDecision(Candidate(5.0, 0.8, 0.1, a, b), 0.8, True, ctx),
+        "tax": FieldDecision(Candidate(4.0, 0.6, 0.2, a, b), 0.6, True, ctx),
+        "date": FieldDecision(Candidate(4.0, 0.9, 0.1, b + 1, b + 2), 0.9, True, ctx),
+    }
+    out = dedupe_spans(d)
+    assert out["total"].found and out["date"].found and not out["tax"].found
+    assert abs(out["tax"].raw_confidence - 0.4) < 1e-9
