@@ -198,6 +198,14 @@ class Settings(BaseSettings):
     gate_policy: Path | None = Field(default=None, description="Policy YAML; default pipeline/gate/policies/"
                                                                "default.v1.yaml.")
 
+    # extraction
+    extract_model: str = Field(
+        default="minilm-qa",
+        description="Model name[:version] in the packaged registry, or a local model folder "
+        "(model.onnx + tokenizer.json + model_card.json).",
+    )
+    extract_threads: int | None = Field(default=None, description="onnxruntime intra-op threads.")
+
     # runtime
     max_batch: int = 64
     poll_timeout_s: float = 0.5
