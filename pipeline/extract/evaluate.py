@@ -100,10 +100,8 @@ def run_docs(ex: Extractor, docs: Sequence[Any]) -> tuple[list[Record], dict[str
                 span_text(dec.context or ctx, dec.best.tok_start, dec.best.tok_end)[0] if dec.best else None
             )
             label = d.labels.get(name)
-            if dec.found:
-                ok = label is not None and normalize(name, value) == normalize(name, label)
-            else:
-                ok = label is None
+            ok = (label is not None and normalize(name, value) == normalize(name, label)) if dec.found \
+                else label is None
             records.append(Record(d.doc_id, name, label, value, dec.found, dec.raw_confidence, ok))
     n = max(1, len(docs))
     timing = {

@@ -149,7 +149,8 @@ def extract_line_items(
                 parse_amount(values.get(k, "") or "") if values.get(k) else None
                 for k in ("quantity", "unit_price", "amount")
             )
-            check = None if None in (qty, price, amount) else _close(qty * price, amount)  # type: ignore[operator]
+            check = (_close(qty * price, amount) if qty is not None and price is not None and amount is not None
+                     else None)
             row_checks.append(check)
             items.append(
                 ExtractedLineItem(
@@ -167,12 +168,13 @@ def extract_line_items(
     amounts = [parse_amount(i.amount) for i in items if i.amount]
     target = parse_amount(subtotal) if subtotal else (parse_amount(total) if total else None)
     sum_ok = None
-    if items and target is not None and all(a is not None for a in amounts):
-        sum_ok = _close(sum(amounts, Decimal(0)), target)  # type: ignore[arg-type]
+    known = [a for a in amounts if a is not None]
+    if items and target is not None and len(known) == len(amounts):
+        sum_ok = _close(sum(known, Decimal(0)), target)
         if sum_ok:
             for it in items:
                 it.confidence = min(0.99, it.confidence + 0.09)
-    checks = {
+    checks: dict[str, object] = {
         "rows": len(items),
         "rows_reconciled": sum(1 for c in row_checks if c),
         "rows_failed": sum(1 for c in row_checks if c is False),

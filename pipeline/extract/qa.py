@@ -23,7 +23,15 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
-from pipeline.contracts import DocKind, ExtractedField, Extraction, FieldStatus, OcrResult, Provenance
+from pipeline.contracts import (
+    DocKind,
+    ExtractedField,
+    ExtractedLineItem,
+    Extraction,
+    FieldStatus,
+    OcrResult,
+    Provenance,
+)
 from pipeline.extract.amount_prior import prior_by_char_span
 from pipeline.extract.calibration import Platt
 from pipeline.extract.candidates import is_candidate_kind, line_candidates
@@ -387,7 +395,7 @@ class Extractor:
                 provenance=provenance(fctx, a, b),
                 grounded=value in flat,
             )
-        items = []
+        items: list[ExtractedLineItem] = []
         if prompts.kind == DocKind.invoice:  # table rows, reconciled against the extracted subtotal/total
             sub, tot = fields.get("subtotal"), fields.get("total")
             items, _ = extract_line_items(ocr, sub.value if sub else None, tot.value if tot else None)

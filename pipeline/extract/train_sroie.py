@@ -22,7 +22,7 @@ def run(
 ) -> dict[str, Any]:
     prompts = load_prompt_set("receipt")
     docs = load_split(root, ids or TRAIN_IDS)
-    tdocs = [TrainDoc(d.doc_id, d.ocr, d.labels) for d in docs] + list(extra_docs or [])
+    tdocs = [TrainDoc(d.doc_id, d.ocr, dict[str, str | None](d.labels)) for d in docs] + list(extra_docs or [])
     tok_path = (init_dir or Path(cfg.base or base_model_dir())) / "tokenizer.json"
     examples = build_examples(tdocs, tok_path, prompts, cfg)
     manifest = {
