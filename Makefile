@@ -7,6 +7,8 @@ PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 EXTRAS ?= dev
+# the tests also build tiny models with torch/transformers (train extra)
+TEST_EXTRAS ?= dev,train
 
 .PHONY: setup system-deps kafka demo test test-unit lint schemas clean
 
@@ -29,8 +31,10 @@ lint:
 	$(BIN)/ruff check pipeline workers tests
 	$(BIN)/mypy
 
-test: system-deps setup
+test: system-deps
+	$(MAKE) setup EXTRAS=$(TEST_EXTRAS)
 	$(BIN)/ruff check pipeline workers tests
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 test-unit: setup

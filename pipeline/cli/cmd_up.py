@@ -99,10 +99,24 @@ def _run_demo(settings: Settings, sup: Supervisor, files: list[Path], timeout: f
         tracker.observe(json.loads(msg.value() or b"{}"))
         if tracker.done or time.monotonic() > deadline or sup.failed():
             break
+    reasons = _failed_rules(settings)
     for p in sorted(tracker.docs.values(), key=lambda p: names.get(p.document_id, "")):
-        typer.echo(f"  {names.get(p.document_id, '?'):<40} {p.outcome or 'unfinished (' + p.stage + ')':<14} "
-                   f"{p.detail[:80]}")
+        why = ", ".join(reasons.get(p.document_id, [])[:4]) or p.detail
+        typer.echo(f"  {names.get(p.document_id, '?'):<24} {p.outcome or 'unfinished (' + p.stage + ')':<14} "
+                   f"{why[:100]}")
     typer.echo("summary: " + ", ".join(f"{k}={v}" for k, v in sorted(tracker.counts().items())))
     if sup.failed():
         typer.echo(f"service(s) exited: {sup.failed()}", err=True)
     return tracker.done and not sup.failed()
+
+
+def _failed_rules(settings: Settings) -> dict[str, list[str]]:
+    """Rule ids that stopped each document, from its decision (what a reviewer will see first)."""
+    from pipeline.runtime.reader import read_topic
+    from pipeline.topics import DECIDED
+
+    out: dict[str, list[str]] = {}
+    for msg in read_topic(settings, settings.topic(DECIDED)):
+        env = json.loads(msg.value() or b"{}")
+        out[env["document_id"]] = [r["rule_id"] for r in env["payload"]["reasons"] if not r["passed"]]
+    return out
