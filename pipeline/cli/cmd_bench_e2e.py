@@ -9,8 +9,9 @@ import typer
 
 from pipeline.cli.output import bench_group, fail
 from pipeline.config import get_settings
+from pipeline.datasets import SROIE_ROOT
 
-SROIE = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "sroie"
+SROIE = SROIE_ROOT
 
 
 def _workers(spec: str) -> dict[str, int]:

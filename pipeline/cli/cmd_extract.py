@@ -13,7 +13,8 @@ from typing import Annotated, Any
 
 import typer
 
-from pipeline.cli.output import emit, fail
+from pipeline.cli.output import emit, eval_group, fail
+from pipeline.datasets import SROIE_ROOT
 
 DEFAULT_WORK = Path(".docpipe/train")
 
@@ -37,10 +38,9 @@ def _model(spec: str | None, path: Path | None) -> Any:
 
 
 def register(app: typer.Typer) -> None:
-    eval_app = typer.Typer(help="Evaluate pipeline components on labelled data.", no_args_is_help=True)
+    eval_app = eval_group(app)
     models_app = typer.Typer(help="The local model registry.", no_args_is_help=True)
     extract_app = typer.Typer(help="Run the extractor outside the pipeline.", no_args_is_help=True)
-    app.add_typer(eval_app, name="eval")
     app.add_typer(models_app, name="models")
     app.add_typer(extract_app, name="extract")
 
@@ -65,7 +65,7 @@ def register(app: typer.Typer) -> None:
             typer.Option("--publish", help="Publish into the packaged registry under this version."),
         ] = None,
         sroie: Annotated[Path, typer.Option(help="SROIE folder (box/, key/, img/).")] = Path(
-            "/work/shared/data/sroie"
+            str(SROIE_ROOT)
         ),
         as_json: Annotated[bool, typer.Option("--json")] = False,
     ) -> None:
@@ -95,7 +95,7 @@ def register(app: typer.Typer) -> None:
     def eval_extract(
         model: Annotated[str | None, typer.Option(help="name[:version] in the packaged registry.")] = None,
         path: Annotated[Path | None, typer.Option(help="A local model folder instead.")] = None,
-        sroie: Annotated[Path, typer.Option()] = Path("/work/shared/data/sroie"),
+        sroie: Annotated[Path, typer.Option()] = SROIE_ROOT,
         limit: Annotated[int | None, typer.Option(help="Only the first N validation receipts.")] = None,
         threads: Annotated[int, typer.Option()] = 2,
         report: Annotated[Path | None, typer.Option(help="Write per-field records here (JSON).")] = None,
@@ -179,7 +179,7 @@ def register(app: typer.Typer) -> None:
         work: Annotated[
             Path, typer.Option(help="Folder for exports and the evaluation report.")
         ] = DEFAULT_WORK,
-        sroie: Annotated[Path, typer.Option()] = Path("/work/shared/data/sroie"),
+        sroie: Annotated[Path, typer.Option()] = SROIE_ROOT,
         as_json: Annotated[bool, typer.Option("--json")] = False,
     ) -> None:
         """Export fp32/optimized/int8 variants, evaluate each on SROIE 400-499, publish the fastest within

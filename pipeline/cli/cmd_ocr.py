@@ -9,23 +9,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from pipeline.cli.output import bench_group, emit, fail
+from pipeline.cli.output import bench_group, emit, eval_group, fail
+from pipeline.datasets import SROIE_ROOT
 
 if TYPE_CHECKING:
     from pipeline.config import Settings
     from pipeline.ocr.evaluate import ReceiptScore
 
-DEFAULT_SROIE = Path("/work/shared/data/sroie")
-
-
-def group(app: typer.Typer, name: str, help_text: str) -> typer.Typer:
-    """The sub-command group `name` (eval), created once and shared by every cmd_* module (as bench_group)."""
-    for info in app.registered_groups:
-        if info.name == name and info.typer_instance is not None:
-            return info.typer_instance
-    sub = typer.Typer(help=help_text, no_args_is_help=True)
-    app.add_typer(sub, name=name)
-    return sub
+DEFAULT_SROIE = SROIE_ROOT
 
 
 def _settings(mode: str | None, engine: str | None = None) -> Settings:
@@ -183,5 +174,5 @@ def bench_ocr(
 def register(app: typer.Typer) -> None:
     logging.getLogger("pipeline.ocr").setLevel(logging.WARNING)
     app.command("ocr")(ocr_file)
-    group(app, "eval", "Evaluate pipeline components against labelled data.").command("ocr")(eval_ocr)
+    eval_group(app).command("ocr")(eval_ocr)
     bench_group(app).command("ocr")(bench_ocr)

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.contracts import BBox, BlobRef, DocKind, EngineInfo, Line, OcrResult, Page, Point
+from pipeline.datasets import SROIE_ROOT
 
-DEFAULT_ROOT = Path("/work/shared/data/sroie")
+DEFAULT_ROOT = SROIE_ROOT
 # SROIE key -> shared field name (COMMON.md)
 LABEL_FIELDS = {"company": "merchant", "address": "merchant_address", "date": "date", "total": "total"}
 TRAIN_IDS = [f"{i:03d}" for i in range(0, 400)]

@@ -10,8 +10,9 @@ import hashlib
 from pathlib import Path
 
 from pipeline.contracts import BBox, BlobRef, DocKind, EngineInfo, Line, OcrResult, Page
+from pipeline.datasets import SROIE_ROOT
 
-DEFAULT_ROOT = Path("/work/shared/data/sroie")
+DEFAULT_ROOT = SROIE_ROOT
 
 
 def parse_box_line(row: str) -> tuple[BBox, str] | None:

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from pipeline.datasets import SROIE_ROOT
 from pipeline.ocr.settings import OcrSettings
 
-SROIE = Path("/work/shared/data/sroie")
+SROIE = SROIE_ROOT
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@ import typer
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.cli.cmd_ocr import group
+from pipeline.cli.output import command_group as group
 from pipeline.ocr import synth
 
 
