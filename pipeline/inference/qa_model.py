@@ -30,26 +30,11 @@ from pipeline.contracts import (
     PromptSetRef,
     Provenance,
 )
+from pipeline.contracts.fieldnames import INVOICE_FIELDS, RECEIPT_FIELDS
 from pipeline.runtime.errors import PermanentError
 
 CLS_ID, SEP_ID, PAD_ID = 101, 102, 0
-FIELDS: dict[DocKind, tuple[str, ...]] = {
-    DocKind.receipt: ("merchant", "merchant_address", "date", "total", "tax", "currency"),
-    DocKind.invoice: (
-        "vendor",
-        "vendor_tax_id",
-        "invoice_number",
-        "invoice_date",
-        "due_date",
-        "po_number",
-        "currency",
-        "subtotal",
-        "tax",
-        "total",
-        "iban",
-        "buyer",
-    ),
-}
+FIELDS: dict[DocKind, tuple[str, ...]] = {DocKind.receipt: RECEIPT_FIELDS, DocKind.invoice: INVOICE_FIELDS}
 PROMPT_SET = PromptSetRef(
     name="reference-qa", version="1", checksum="0" * 64
 )  # built-in questions, no prompt file behind them

@@ -36,6 +36,7 @@ from pipeline.contracts import (
     VendorMatch,
     deterministic_event_id,
 )
+from pipeline.contracts.fieldnames import INVOICE_FIELDS
 from pipeline.review.validation import field_type
 from pipeline.topics import DECIDED
 
@@ -88,20 +89,7 @@ class DemoInvoice:
     def header(self) -> dict[str, str]:
         return {
             k: getattr(self, k)
-            for k in (
-                "vendor",
-                "vendor_tax_id",
-                "invoice_number",
-                "invoice_date",
-                "due_date",
-                "po_number",
-                "currency",
-                "subtotal",
-                "tax",
-                "total",
-                "iban",
-                "buyer",
-            )
+            for k in INVOICE_FIELDS
         }
 
 

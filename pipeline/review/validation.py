@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import unicodedata
 
+from pipeline.contracts.fieldnames import INVOICE_FIELDS, RECEIPT_FIELDS
 from pipeline.normalize.amounts import parse_amount
 from pipeline.normalize.currency import normalize_currency
 from pipeline.normalize.dates import parse_date
@@ -30,21 +31,8 @@ FIELD_TYPES: dict[str, str] = {
 }
 
 EDITABLE_FIELDS: dict[str, tuple[str, ...]] = {
-    "receipt": ("merchant", "merchant_address", "date", "total", "tax", "currency"),
-    "invoice": (
-        "vendor",
-        "vendor_tax_id",
-        "invoice_number",
-        "invoice_date",
-        "due_date",
-        "po_number",
-        "currency",
-        "subtotal",
-        "tax",
-        "total",
-        "iban",
-        "buyer",
-    ),
+    "receipt": RECEIPT_FIELDS,
+    "invoice": INVOICE_FIELDS,
     "po_change": ("po_number", "change_number"),
 }
 

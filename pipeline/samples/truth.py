@@ -14,28 +14,12 @@ from typing import Any
 
 import numpy as np
 
+from pipeline.contracts.fieldnames import FIELDS_BY_KIND
 from pipeline.samples.draw import DrawDoc, Handwriting, Text
 from pipeline.samples.pdf import handwriting_box
 
 TRUTH_VERSION = "1"
 
-INVOICE_FIELDS = (
-    "vendor",
-    "vendor_tax_id",
-    "invoice_number",
-    "invoice_date",
-    "due_date",
-    "po_number",
-    "currency",
-    "subtotal",
-    "tax",
-    "total",
-    "iban",
-    "buyer",
-)
-RECEIPT_FIELDS = ("merchant", "merchant_address", "date", "total", "tax", "currency")
-PO_CHANGE_FIELDS = ("po_number", "change_number", "changed_lines")
-FIELDS_BY_KIND = {"invoice": INVOICE_FIELDS, "receipt": RECEIPT_FIELDS, "po_change": PO_CHANGE_FIELDS}
 
 
 def _r(values: tuple[float, ...] | list[float]) -> list[float]:
