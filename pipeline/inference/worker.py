@@ -32,15 +32,13 @@ from pipeline.config import Settings
 from pipeline.contracts import Envelope, utcnow
 from pipeline.inference.documents import DocJob, DocumentScheduler
 from pipeline.inference.stage import extraction_emits
-from pipeline.runtime.admin import create_topics
 from pipeline.runtime.clients import consumer as make_consumer
-from pipeline.runtime.clients import group_id, instance_id
-from pipeline.runtime.clients import producer as make_producer
+from pipeline.runtime.clients import ensure_ledger_topic, group_id, instance_id, transactional_producer
 from pipeline.runtime.errors import DecodeError
 from pipeline.runtime.ledger import load_ledger
 from pipeline.runtime.policy import RawMessage, dead_letter, status_event, success_emits
 from pipeline.runtime.stage import Emit, StageSpec, decode_envelope, encode_envelope
-from pipeline.topics import ledger_spec, ledger_topic
+from pipeline.topics import ledger_topic
 
 log = logging.getLogger(__name__)
 
@@ -149,19 +147,10 @@ class BatchingWorker:
 
     # -- setup ---------------------------------------------------------------------------------
     def _ensure_ledger_topic(self) -> None:
-        md = self.consumer.list_topics(self.input_topic, timeout=30.0)
-        meta = md.topics.get(self.input_topic)
-        if meta is None or meta.error is not None:
-            raise RuntimeError(f"input topic {self.input_topic} does not exist (run `docpipe topics create`)")
-        create_topics(self.settings, [ledger_spec(self.stage.name, len(meta.partitions))])
+        ensure_ledger_topic(self.settings, self.consumer, self.input_topic, self.stage.name)
 
     def _new_producer(self) -> Any:
-        p = make_producer(
-            self.settings,
-            transactional_id=f"{self.settings.topic_prefix}docpipe.{self.stage.name}.{self.instance}",
-        )
-        p.init_transactions(30.0)
-        return p
+        return transactional_producer(self.settings, self.stage.name, self.instance, self._stop)
 
     def stop(self) -> None:
         self._stop.set()

@@ -22,14 +22,12 @@ from confluent_kafka import KafkaError, KafkaException, Message, TopicPartition
 
 from pipeline.config import Settings
 from pipeline.contracts import utcnow
-from pipeline.runtime.admin import create_topics
 from pipeline.runtime.clients import consumer as make_consumer
-from pipeline.runtime.clients import group_id, instance_id
-from pipeline.runtime.clients import producer as make_producer
+from pipeline.runtime.clients import ensure_ledger_topic, group_id, instance_id, transactional_producer
 from pipeline.runtime.ledger import load_ledger
 from pipeline.runtime.policy import Outcome, RawMessage, process_batch
 from pipeline.runtime.stage import StageSpec, encode_envelope
-from pipeline.topics import ledger_spec, ledger_topic
+from pipeline.topics import ledger_topic
 
 log = logging.getLogger(__name__)
 
@@ -74,30 +72,11 @@ class KafkaWorker:
         self.producer = self._new_producer()
 
     def _ensure_ledger_topic(self) -> None:
-        """The ledger is co-partitioned with the input; custom stages get theirs on first start."""
-        md = self.consumer.list_topics(self.input_topic, timeout=30.0)
-        meta = md.topics.get(self.input_topic)
-        if meta is None or meta.error is not None:
-            raise RuntimeError(f"input topic {self.input_topic} does not exist (run `docpipe topics create`)")
-        create_topics(self.settings, [ledger_spec(self.stage.name, len(meta.partitions))])
+        ensure_ledger_topic(self.settings, self.consumer, self.input_topic, self.stage.name)
 
     # -- lifecycle -----------------------------------------------------------------------------
     def _new_producer(self) -> Any:
-        """A transactional producer; init fences any predecessor with the same id (a killed worker).
-        Retries while the broker is unreachable, so an outage never kills the worker."""
-        tid = f"{self.settings.topic_prefix}docpipe.{self.stage.name}.{self.instance}"
-        delay = 1.0
-        while True:
-            p = make_producer(self.settings, transactional_id=tid)
-            try:
-                p.init_transactions(30.0)
-                return p
-            except KafkaException as exc:
-                if self._stop.is_set():
-                    raise
-                log.warning("cannot initialise transactions (%s); retrying in %.0fs", exc.args[0], delay)
-                time.sleep(delay)
-                delay = min(delay * 2, 10.0)
+        return transactional_producer(self.settings, self.stage.name, self.instance, self._stop)
 
     def stop(self) -> None:
         self._stop.set()
