@@ -209,7 +209,7 @@ class Settings(BaseSettings):
     # runtime
     max_batch: int = 64
     poll_timeout_s: float = 0.5
-    transient_retries: int = 5
+    transient_retries: int = 8
     retry_backoff_s: float = 0.2
     retry_backoff_max_s: float = 5.0
     metrics_port: int | None = None

@@ -39,7 +39,9 @@ class Supervisor:
                                                     stdout=log, stderr=subprocess.STDOUT, env=env)
 
     def failed(self) -> dict[str, int]:
-        return {n: p.returncode for n, p in self.procs.items() if p.poll() is not None and p.returncode != 0}
+        """Services that exited with an error of their own (a positive code). Killed by a signal (negative
+        code) is not a failure here: that is the operator's or the chaos run's doing, and it restarts them."""
+        return {n: p.returncode for n, p in self.procs.items() if p.poll() is not None and p.returncode > 0}
 
     def stop(self, timeout_s: float = 30.0) -> None:
         for p in self.procs.values():

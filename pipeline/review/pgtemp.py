@@ -13,6 +13,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 
@@ -68,14 +69,23 @@ class TempPostgres:
             "UTF8",
             "--locale=C",
         )
+        self._start_server()
+        return self.url
+
+    def _start_server(self) -> None:
         opts = (
             f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=50"
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=100"
         )
         self._run(
             str(self.pg_ctl), "-D", str(self.data), "-o", opts, "-l", str(self.dir / "log"), "-w", "start"
         )
-        return self.url
+
+    def restart(self, down_s: float = 2.0) -> None:
+        """Crash-stop (immediate) and start again on the same data and port: a database outage."""
+        self._run(str(self.pg_ctl), "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        time.sleep(down_s)
+        self._start_server()
 
     @property
     def url(self) -> str:
