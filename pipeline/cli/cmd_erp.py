@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -72,7 +73,7 @@ def sql_cmd(
         idle_exit_s=idle_exit,
     )
     try:
-        res = SqlSink(settings, opts).run(_stop_on_signals())
+        res = _run_surviving_database_outages(lambda: SqlSink(settings, opts), _stop_on_signals())
     except KafkaException as exc:
         fail(f"kafka: {exc.args[0].str() if exc.args else exc}")
     except SQLAlchemyError as exc:
@@ -86,6 +87,24 @@ def sql_cmd(
         "elapsed_s": round(res.elapsed_s, 2),
     }
     emit(data, as_json, "erp sql: " + ", ".join(f"{k}={v}" for k, v in data.items()))
+
+
+def _run_surviving_database_outages(make_sink: Any, stop: threading.Event) -> Any:
+    """A lost database connection (restart, failover) is waited out: the sink is rebuilt and resumes
+    from the offsets stored in the database, so nothing is lost or applied twice. Other errors stop it."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    delay = 1.0
+    while True:
+        try:
+            return make_sink().run(stop)
+        except (OperationalError, InterfaceError) as exc:
+            if stop.is_set():
+                raise
+            reason = str(exc.orig if isinstance(exc, DBAPIError) else exc).splitlines()[0]
+            logging.getLogger("docpipe.erp").warning("database unavailable (%s); retrying in %.0fs", reason, delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 30.0)
 
 
 @erp_app.command("webhook")
