@@ -85,12 +85,7 @@ def make_stage(
 
 
 def build_stage(settings: Settings) -> StageSpec:
-    from pipeline.db import make_engine, migrate
-    from pipeline.refdata.repository import RefDataRepository
-    from pipeline.refdata.snapshot import CachedRefData
+    from pipeline.refdata.snapshot import cached_refdata
 
-    engine = make_engine(settings.db_url)
-    migrate(settings.db_url)
-    repo = RefDataRepository(engine)
-    cache = CachedRefData(repo.snapshot, ttl_s=settings.refdata_ttl_s)
+    cache, repo = cached_refdata(settings)
     return make_stage(cache.get, repo, load_policy(settings.gate_policy))

@@ -53,11 +53,7 @@ def make_stage(refdata: Callable[[], RefView], config: NormalizeConfig) -> Stage
 
 
 def build_stage(settings: Settings) -> StageSpec:
-    from pipeline.db import make_engine, migrate
-    from pipeline.refdata.repository import RefDataRepository
-    from pipeline.refdata.snapshot import CachedRefData
+    from pipeline.refdata.snapshot import cached_refdata
 
-    engine = make_engine(settings.db_url)
-    migrate(settings.db_url)
-    cache = CachedRefData(RefDataRepository(engine).snapshot, ttl_s=settings.refdata_ttl_s)
+    cache, _ = cached_refdata(settings)
     return make_stage(cache.get, config_from(settings))

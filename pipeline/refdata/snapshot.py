@@ -10,10 +10,15 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from pipeline.normalize.po import po_key
 from pipeline.normalize.vendors import VendorIndex
 from pipeline.refdata.records import PORecord, VendorRecord
+
+if TYPE_CHECKING:
+    from pipeline.config import Settings
+    from pipeline.refdata.repository import RefDataRepository
 
 
 @dataclass(frozen=True)
@@ -63,3 +68,15 @@ class CachedRefData:
     def invalidate(self) -> None:
         with self._lock:
             self._snapshot = None
+
+
+def cached_refdata(settings: Settings) -> tuple[CachedRefData, RefDataRepository]:
+    """The stages' view of the reference data: the database brought to the current schema, and a
+    snapshot cache refreshed every `refdata_ttl_s` (plus the repository, for writes such as the gate's)."""
+    from pipeline.db import make_engine, migrate
+    from pipeline.refdata.repository import RefDataRepository
+
+    engine = make_engine(settings.db_url)
+    migrate(settings.db_url)
+    repo = RefDataRepository(engine)
+    return CachedRefData(repo.snapshot, ttl_s=settings.refdata_ttl_s), repo
