@@ -12,12 +12,16 @@ TEST_EXTRAS ?= dev,train
 
 .PHONY: setup system-deps kafka demo test test-unit lint schemas clean
 
+# no pip cache: the train extra (torch with its CUDA libraries) is several GB, and a cached copy
+# of every wheel doubles that on disks that CI machines do not size generously
+PIP_INSTALL := $(BIN)/pip install -q --no-cache-dir
+
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip wheel setuptools
+	$(PIP_INSTALL) --upgrade pip wheel setuptools
 
 setup: $(BIN)/python
-	$(BIN)/pip install -q -e ".[$(EXTRAS)]"
+	$(PIP_INSTALL) -e ".[$(EXTRAS)]"
 	bash infra/kafka/kafka.sh fetch
 
 # Debian packages used by tests: Java for Kafka, Chromium for browser tests, PostgreSQL server.
