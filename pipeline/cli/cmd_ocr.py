@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -13,6 +15,10 @@ from pipeline.cli.output import bench_group, emit, eval_group, fail
 from pipeline.datasets import SROIE_ROOT
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    import numpy as np
+
     from pipeline.config import Settings
     from pipeline.ocr.evaluate import ReceiptScore
 
@@ -99,11 +105,15 @@ def eval_ocr(
                 err=True,
             )
 
+    load_start = os.getloadavg()
     report = evaluate(data, id_list, lambda b: read_bytes(b, settings), progress)
     summary = report.summary()
     result = {
         "mode": mode,
         "ids": ids,
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "loadavg_start": list(load_start),
+        "loadavg_end": list(os.getloadavg()),
         "engine": engine.info().model_dump(),
         "threads": engine.threads(),
         "summary": summary,
@@ -130,7 +140,10 @@ def bench_ocr(
     long_pages: Annotated[
         int, typer.Option(help="Pages of the streamed long PDF (memory check); 0 = skip.")
     ] = 1000,
-    parallel: Annotated[int, typer.Option(help="Images OCR'd concurrently (threads).")] = 1,
+    parallel: Annotated[int, typer.Option(help="Images OCR'd concurrently.")] = 1,
+    processes: Annotated[
+        bool, typer.Option("--processes", help="Run --parallel images in worker processes, not threads.")
+    ] = False,
     pdf_processes: Annotated[int, typer.Option(help="Processes reading the born-digital PDFs.")] = 2,
     threads: Annotated[int, typer.Option(help="ONNX Runtime intra-op threads (0 = one per core).")] = 0,
     out: Annotated[
@@ -153,6 +166,7 @@ def bench_ocr(
         pdf_docs=pdf_docs,
         long_pages=long_pages,
         parallel=max(1, parallel),
+        processes=processes,
         pdf_processes=max(1, pdf_processes),
     )
     path = out or settings.home / "bench" / f"ocr-{mode}.json"
@@ -171,8 +185,54 @@ def bench_ocr(
     emit(result, as_json, human)
 
 
+def quantize_ocr(
+    mode: Annotated[str, typer.Option(help="accurate | fast: whose det/rec models to quantise.")] = "accurate",
+    roles: Annotated[str, typer.Option(help="Models to turn into int8: det, rec or det,rec.")] = "det",
+    data: Annotated[Path, typer.Option(help="SROIE folder with the calibration receipts.")] = DEFAULT_SROIE,
+    ids: Annotated[str, typer.Option(help="Calibration receipts (training split only).")] = "000-399",
+    pages: Annotated[int, typer.Option(help="Receipts sampled for calibration.")] = 8,
+    out: Annotated[Path | None, typer.Option(help="Model directory (default <home>/models/ocr-int8-MODE).")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Build static int8 (QDQ) OCR models calibrated on receipts; use them with ocr.model_dir."""
+    import random
+
+    from pipeline.ocr.evaluate import parse_ids
+    from pipeline.ocr.factory import create_engine
+    from pipeline.ocr.images import to_rgb
+    from pipeline.ocr.quantize import ROLES, build_model_dir
+
+    if mode not in ("accurate", "fast"):
+        fail("--mode must be accurate or fast")
+    wanted = tuple(r.strip() for r in roles.split(",") if r.strip())
+    if not wanted or set(wanted) - set(ROLES):
+        fail("--roles must be det, rec or det,rec")
+    files = [data / "img" / f"{i}.jpg" for i in parse_ids(ids)]
+    files = [f for f in files if f.is_file()]
+    if not files:
+        fail(f"no calibration receipts found for ids {ids} in {data}")
+    sample = sorted(random.Random(7).sample(files, min(pages, len(files))))
+    settings = _settings(mode)
+    engine = create_engine(settings.ocr.model_copy(update={"model_dir": None, "intra_op_threads": 1}))
+
+    def rgb_pages() -> Iterator[np.ndarray]:
+        from PIL import Image
+
+        for f in sample:
+            with Image.open(f) as im:
+                yield to_rgb(im)
+
+    target = out or settings.home / "models" / f"ocr-int8-{mode}"
+    manifest = build_model_dir(
+        engine, rgb_pages(), target, roles=wanted, calibration=f"SROIE {', '.join(f.stem for f in sample)}"
+    )
+    manifest["model_dir"] = str(target)
+    emit(manifest, as_json, f"written {target} (use DOCPIPE_OCR__MODEL_DIR={target})")
+
+
 def register(app: typer.Typer) -> None:
     logging.getLogger("pipeline.ocr").setLevel(logging.WARNING)
     app.command("ocr")(ocr_file)
+    app.command("ocr-quantize")(quantize_ocr)
     eval_group(app).command("ocr")(eval_ocr)
     bench_group(app).command("ocr")(bench_ocr)

@@ -16,6 +16,7 @@ import pypdfium2.raw as pdfium_c
 from pipeline.ocr.errors import CorruptDocument, EmptyDocument, EncryptedDocument, PageLimitExceeded
 from pipeline.ocr.images import ImageLimits, check_size
 from pipeline.ocr.pdf_text import TextLayer, read_text_layer
+from pipeline.ocr.pdfium_lock import PDFIUM_LOCK
 
 _EMPTY_TREE = re.compile(rb"/Count\s+0\b")
 _PAGE_OBJ = re.compile(rb"/Type\s*/Page\b")
@@ -37,14 +38,15 @@ class PdfRasterPage:
 
 def open_pdf(data: bytes, password: str | None = None) -> pdfium.PdfDocument:
     """Open a PDF or raise a typed error: encrypted, corrupt/truncated, or zero pages."""
-    try:
-        pdf = pdfium.PdfDocument(data, password=password)
-    except pdfium.PdfiumError as exc:
-        raise classify_open_error(getattr(exc, "err_code", None), data, password) from None
-    if len(pdf) == 0:
-        pdf.close()
-        raise EmptyDocument("PDF has 0 pages")
-    return pdf
+    with PDFIUM_LOCK:
+        try:
+            pdf = pdfium.PdfDocument(data, password=password)
+        except pdfium.PdfiumError as exc:
+            raise classify_open_error(getattr(exc, "err_code", None), data, password) from None
+        if len(pdf) == 0:
+            pdf.close()
+            raise EmptyDocument("PDF has 0 pages")
+        return pdf
 
 
 def classify_open_error(code: int | None, data: bytes, password: str | None) -> Exception:
@@ -79,41 +81,56 @@ def render_scale(width_pt: float, height_pt: float, dpi: float, limits: ImageLim
 def iter_pdf_pages(
     data: bytes, *, limits: ImageLimits, dpi: float, use_text_layer: bool = True, ocr_invisible: bool = True
 ) -> Iterator[PdfTextPage | PdfRasterPage]:
+    """Each page is read under the PDFium lock and yielded outside it (callers OCR between pages)."""
     pdf = open_pdf(data)
     try:
-        n = len(pdf)
+        with PDFIUM_LOCK:
+            n = len(pdf)
         if n > limits.max_frames:
             raise PageLimitExceeded(f"PDF has {n} pages, limit is {limits.max_frames}")
         for index in range(n):
-            try:
-                page = pdf[index]
-            except pdfium.PdfiumError:
-                raise CorruptDocument(f"PDF page {index + 1} of {n} cannot be loaded (corrupt)") from None
-            try:
-                reason = "text layer disabled"
-                if use_text_layer:
-                    layer = read_text_layer(page, ocr_invisible=ocr_invisible)
-                    if layer.usable:
-                        yield PdfTextPage(index, layer)
-                        continue
-                    reason = layer.reason
-                width, height = page.get_size()
-                if width <= 0 or height <= 0:
-                    raise CorruptDocument(f"PDF page {index + 1} has an empty page box")
-                scale, note = render_scale(width, height, dpi, limits)
-                check_size(
-                    max(1, round(width * scale)),
-                    max(1, round(height * scale)),
-                    limits,
-                    what=f"PDF page {index + 1}",
+            with PDFIUM_LOCK:
+                item = _read_page(
+                    pdf, index, n, limits=limits, dpi=dpi, use_text_layer=use_text_layer, ocr_invisible=ocr_invisible
                 )
-                bitmap = page.render(scale=scale, may_draw_forms=True)
-                try:
-                    rgb = np.array(bitmap.to_pil().convert("RGB"))
-                finally:
-                    bitmap.close()
-                yield PdfRasterPage(index, rgb, scale * 72.0, f"{reason}; {note}" if note else reason)
-            finally:
-                page.close()
+            yield item
     finally:
-        pdf.close()
+        with PDFIUM_LOCK:
+            pdf.close()
+
+
+def _read_page(
+    pdf: pdfium.PdfDocument,
+    index: int,
+    n: int,
+    *,
+    limits: ImageLimits,
+    dpi: float,
+    use_text_layer: bool,
+    ocr_invisible: bool,
+) -> PdfTextPage | PdfRasterPage:
+    """Text layer when usable, otherwise a raster; the page is closed before returning. Caller holds the lock."""
+    try:
+        page = pdf[index]
+    except pdfium.PdfiumError:
+        raise CorruptDocument(f"PDF page {index + 1} of {n} cannot be loaded (corrupt)") from None
+    try:
+        reason = "text layer disabled"
+        if use_text_layer:
+            layer = read_text_layer(page, ocr_invisible=ocr_invisible)
+            if layer.usable:
+                return PdfTextPage(index, layer)
+            reason = layer.reason
+        width, height = page.get_size()
+        if width <= 0 or height <= 0:
+            raise CorruptDocument(f"PDF page {index + 1} has an empty page box")
+        scale, note = render_scale(width, height, dpi, limits)
+        check_size(max(1, round(width * scale)), max(1, round(height * scale)), limits, what=f"PDF page {index + 1}")
+        bitmap = page.render(scale=scale, may_draw_forms=True)
+        try:
+            rgb = np.array(bitmap.to_pil().convert("RGB"))
+        finally:
+            bitmap.close()
+        return PdfRasterPage(index, rgb, scale * 72.0, f"{reason}; {note}" if note else reason)
+    finally:
+        page.close()

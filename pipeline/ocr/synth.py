@@ -116,10 +116,13 @@ def empty_pdf() -> bytes:
     """A syntactically valid PDF whose page tree has zero pages."""
     import pypdfium2 as pdfium
 
+    from pipeline.ocr.pdfium_lock import PDFIUM_LOCK
+
     buf = io.BytesIO()
-    pdf = pdfium.PdfDocument.new()
-    pdf.save(buf)
-    pdf.close()
+    with PDFIUM_LOCK:
+        pdf = pdfium.PdfDocument.new()
+        pdf.save(buf)
+        pdf.close()
     return buf.getvalue()
 
 

@@ -17,6 +17,8 @@ from PIL import Image, ImageFilter
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen import canvas
 
+from pipeline.ocr.pdfium_lock import PDFIUM_LOCK
+
 
 @dataclass
 class RasterPage:
@@ -26,18 +28,19 @@ class RasterPage:
 
 
 def rasterize(pdf_bytes: bytes, dpi: float, grayscale: bool = True) -> list[Image.Image]:
-    pdf = pdfium.PdfDocument(pdf_bytes)
-    try:
-        pages = []
-        for i in range(len(pdf)):
-            page = pdf[i]
-            bitmap = page.render(scale=dpi / 72.0, grayscale=grayscale)
-            img = bitmap.to_pil()
-            pages.append(img.convert("L") if grayscale else img.convert("RGB"))
-            page.close()
-        return pages
-    finally:
-        pdf.close()
+    with PDFIUM_LOCK:
+        pdf = pdfium.PdfDocument(pdf_bytes)
+        try:
+            pages = []
+            for i in range(len(pdf)):
+                page = pdf[i]
+                bitmap = page.render(scale=dpi / 72.0, grayscale=grayscale)
+                img = bitmap.to_pil()
+                pages.append(img.convert("L") if grayscale else img.convert("RGB"))
+                page.close()
+            return pages
+        finally:
+            pdf.close()
 
 
 def _scale(dpi: float) -> np.ndarray:
