@@ -21,8 +21,8 @@ def register(app: typer.Typer) -> None:
         model: Annotated[
             Path | None,
             typer.Option(
-                help="Model folder (model.onnx + tokenizer.json) for the reference model; "
-                "default inference.model_path."
+                help="Registry model folder (model.onnx, tokenizer.json, model_card.json); "
+                "default inference.model_path, else the extract stage's model (DOCPIPE_EXTRACT_MODEL)."
             ),
         ] = None,
         idle_exit: float | None = typer.Option(None, help="Exit after this many seconds without input."),
@@ -52,7 +52,8 @@ def register(app: typer.Typer) -> None:
             start_http_server(port)
         try:
             doc_model = build_model(settings)
-        except (FileNotFoundError, ProviderUnavailable, ValueError, ImportError) as exc:
+        except (OSError, LookupError, ProviderUnavailable, ValueError, ImportError, RuntimeError) as exc:
+            # missing/corrupt model (ModelNotFound, ModelIntegrityError), unusable provider, bad setting
             fail(f"cannot load the extraction model: {exc}")
         scheduler = DocumentScheduler(doc_model, build_batcher(doc_model, settings.inference))
         worker = BatchingWorker(document_stage(scheduler), scheduler, settings, slot=slot)

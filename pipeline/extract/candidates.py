@@ -19,6 +19,29 @@ DATE_PATTERNS = [
     r"(?:0[1-9]|[12]\d|3[01])(?:0[1-9]|1[0-2])(?:19|20)\d{2}",  # 25032018
 ]
 DATE_RE = re.compile(r"(?<![\w])(?:" + "|".join(DATE_PATTERNS) + r")(?![\w])", re.IGNORECASE)
+DATE_LOCALES = ("en", "de", "fr", "es", "nl", "it", "pt")
+
+
+def _month_names() -> str:
+    """Month names of the invoice locales from CLDR (babel), longest first so 'September' beats 'Sep'."""
+    from babel.dates import get_month_names
+
+    names = {
+        n.rstrip(".")
+        for loc in DATE_LOCALES
+        for width in ("wide", "abbreviated")
+        for n in get_month_names(width, locale=loc).values()
+    }
+    return "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+
+
+# "10. September 2026", "14 décembre 2026", "5 de octubre de 2026", "1er mars 2026"
+LOCAL_DATE_RE = re.compile(
+    rf"(?<![\w])\d{{1,2}}(?:\.|er|º)? ?(?:de )?(?:{_month_names()})\.?,? (?:de )?\d{{4}}(?![\w])",
+    re.IGNORECASE,
+)
+# VAT/tax ids printed with a country prefix and spaces: "DE 483289389", "GB 935 6050 26"
+SPACED_ID_RE = re.compile(r"(?<![\w])[A-Z]{2} ?\d{2,12}(?: \d{2,4}){0,3}(?: ?[A-Z]\d{0,3})?(?![\w])")
 # 1,234.56 / 1.234,56 / 1 234,56 / 12.5 / 9.00 ; optional sign; no leading currency (ranked by the model)
 AMOUNT_RE = re.compile(r"(?<![\d.,])-?(?:\d{1,3}(?:[,.']\d{3})+|\d+)(?:[.,]\d{1,2})(?![\d])")
 # space-grouped thousands (1 234,56) as extra candidates: "QTY 1 100.00" yields both readings
@@ -68,8 +91,9 @@ def line_candidates(kind: str, line: str) -> list[tuple[int, int]]:
     if rx is None:
         return []
     spans = [(m.start(), m.end()) for m in rx.finditer(line)]
-    if kind == "amount":
-        spans = sorted(set(spans) | {(m.start(), m.end()) for m in AMOUNT_SPACED_RE.finditer(line)})
+    extra = {"amount": AMOUNT_SPACED_RE, "date": LOCAL_DATE_RE, "code": SPACED_ID_RE}.get(kind)
+    if extra is not None:
+        spans = sorted(set(spans) | {(m.start(), m.end()) for m in extra.finditer(line)})
     if kind == "code":  # identifiers contain a digit; plain words are not ids
         spans = [(s, e) for s, e in spans if any(ch.isdigit() for ch in line[s:e])]
     return spans

@@ -87,12 +87,7 @@ def run_docs(ex: Extractor, docs: Sequence[Any]) -> tuple[list[Record], dict[str
     for d in docs:
         windows = ex.prepare(d.ocr)
         windows_total += len(windows)
-        order = sorted(range(len(windows)), key=lambda i: windows[i].length)
-        scores: list[Any] = [None] * len(windows)
-        for b in range(0, len(order), ex.batch_size):
-            idx = order[b : b + ex.batch_size]
-            for i, s in zip(idx, ex.infer([windows[i] for i in idx]), strict=True):
-                scores[i] = s
+        scores = ex.score(windows)
         ctx = windows[0].context.root if windows else ex.context(d.ocr)
         prompts = ex.prompts_for(d.ocr, ctx)
         for name, dec in ex.decide(prompts, windows, scores).items():
@@ -139,11 +134,15 @@ def summarize(
     conf: dict[int, float],
     thresholds: Sequence[float] = (0.5, 0.8, 0.9, 0.95),
     subset: set[str] | None = None,
+    fields: Sequence[str] = LABELLED,
+    score_absent: bool = False,
 ) -> dict[str, Any]:
-    idx = [i for i, r in enumerate(records) if r.field in LABELLED and (subset is None or r.doc_id in subset)]
+    """Per-field exact match, calibration and gate figures. `score_absent`: documents whose truth says a
+    field is not printed count too (saying "absent" is then the right answer); SROIE has no such truth."""
+    idx = [i for i, r in enumerate(records) if r.field in fields and (subset is None or r.doc_id in subset)]
     out: dict[str, Any] = {"docs": len({records[i].doc_id for i in idx}), "fields": {}}
-    for f in LABELLED:
-        fi = [i for i in idx if records[i].field == f and records[i].label is not None]
+    for f in fields:
+        fi = [i for i in idx if records[i].field == f and (score_absent or records[i].label is not None)]
         if not fi:
             continue
         acc = float(np.mean([records[i].correct for i in fi]))
@@ -163,8 +162,9 @@ def summarize(
             "ece_raw": expected_calibration_error([records[i].raw for i in fi], y),
             "gate": gate,
         }
-    allc = [conf.get(i, records[i].raw) for i in idx if records[i].label is not None]
-    ally = [records[i].correct for i in idx if records[i].label is not None]
+    scored = [i for i in idx if score_absent or records[i].label is not None]
+    allc = [conf.get(i, records[i].raw) for i in scored]
+    ally = [records[i].correct for i in scored]
     out["ece_all"] = expected_calibration_error(allc, ally)
     return out
 

@@ -19,15 +19,16 @@ import numpy as np
 from rapidfuzz import fuzz
 from tokenizers import Tokenizer
 
-from pipeline.extract.candidates import is_candidate_kind, line_candidates, parse_amount
+from pipeline.contracts import BBox
+from pipeline.extract.candidates import line_candidates, parse_amount
 from pipeline.extract.prompts import PromptSet
 from pipeline.extract.windows import (
     DocContext,
     build_windows,
     char_span_to_tokens,
     context_from_lines,
-    focus_context,
-    map_span_to_focus,
+    field_context,
+    map_span_to_field_context,
     question_ids,
     tokenize_context,
 )
@@ -183,6 +184,67 @@ def field_span(kind: str, ctx: DocContext, label: str) -> Span | None:
     return text_span(ctx, label, min_score=92.0)
 
 
+def _squash(text: str) -> str:
+    return re.sub(r"\s", "", text).upper()
+
+
+def all_field_spans(kind: str, ctx: DocContext, label: str) -> list[Span]:
+    """Every place the labelled value is printed, as serving would find it: candidates of the field's
+    kind (amounts compared by value, others by text), or exact/fuzzy text for free-text fields."""
+    if kind == "amount":
+        value = parse_amount(label)
+        return [sp for _, sp in _amount_spans(ctx, value)] if value is not None else []
+    if kind != "text":
+        want = _squash(label)
+        return [
+            Span(ctx.line_starts[i] + s, ctx.line_starts[i] + e)
+            for i, ref in enumerate(ctx.lines)
+            for s, e in line_candidates(kind, ref.text)
+            if _squash(ref.text[s:e]) == want
+        ]
+    flat, want = ctx.text.replace("\n", " ").upper(), " ".join(label.split()).upper()
+    hits = [Span(m.start(), m.start() + len(want)) for m in re.finditer(re.escape(want), flat)] if want else []
+    if hits:
+        return hits
+    fuzzy = text_span(ctx, label)
+    return [fuzzy] if fuzzy else []
+
+
+def _distance(ctx: DocContext, span: Span, where: tuple[int, BBox]) -> float:
+    ref = ctx.lines[ctx.line_of_char(span.start)]
+    page, box = where
+    if ref.bbox is None:
+        return float("inf")
+    if ref.page != page:
+        return 1e9
+    cx, cy = (ref.bbox.x0 + ref.bbox.x1) / 2, (ref.bbox.y0 + ref.bbox.y1) / 2
+    # the label box may be a word inside a longer OCR line: distance to the box, not its centre
+    dx = max(box.x0 - cx, 0.0, cx - box.x1) if not (ref.bbox.x0 <= box.x1 and box.x0 <= ref.bbox.x1) else 0.0
+    dy = max(box.y0 - cy, 0.0, cy - box.y1)
+    return dx + dy
+
+
+def generic_label_spans(
+    prompts: PromptSet,
+    ctx: DocContext,
+    labels: Mapping[str, str | None],
+    boxes: Mapping[str, tuple[int, BBox]],
+) -> dict[str, Span]:
+    """Label strings of generated documents -> spans; where a value is printed twice (a subtotal equal
+    to the total, the vendor in header and footer) the ground-truth box picks the occurrence."""
+    out: dict[str, Span] = {}
+    for fp in prompts.fields:
+        label = labels.get(fp.name)
+        if not label:
+            continue
+        hits = all_field_spans(fp.constraint.kind, ctx, label)
+        if not hits:
+            continue
+        where = boxes.get(fp.name)
+        out[fp.name] = min(hits, key=lambda sp: _distance(ctx, sp, where)) if where else hits[0]
+    return out
+
+
 WEAK_FIELDS = frozenset({"tax", "currency"})
 
 
@@ -218,22 +280,29 @@ def examples_for_doc(
     p_neg_window: float = 0.3,
     weak_keep: float = 0.3,
     explicit: bool = False,
+    boxes: Mapping[str, tuple[int, BBox]] | None = None,
+    p_absent_field: float = 0.5,
 ) -> list[QaExample]:
     """QA examples (positives, some negative windows, some answer-removed documents) for one document.
 
     `explicit`: labels are reviewer corrections (any field, None = absent) rather than SROIE keys.
     """
     tokenize_context(tok, ctx)
-    spans = label_spans(ctx, labels) if prompts.name == "receipt" and not explicit else {}
+    if explicit:
+        spans: dict[str, Span] = {}
+    elif prompts.name == "receipt":
+        spans = label_spans(ctx, labels)
+    else:
+        spans = generic_label_spans(prompts, ctx, labels, boxes or {})
+    contexts: dict[str, DocContext] = {}
     out: list[QaExample] = []
     for fp in prompts.fields:
+        q = question_ids(tok, fp.question)
         if explicit:
             if fp.name not in labels:
                 continue
             if labels[fp.name] is None:  # a reviewer said: this field is not on the document
-                q = question_ids(tok, fp.question)
-                kind = fp.constraint.kind
-                fctx = focus_context(tok, ctx, kind) if is_candidate_kind(kind) else ctx
+                fctx = field_context(tok, ctx, fp.constraint, contexts)
                 for w in build_windows(doc_id, fp.name, q, fctx, max_len=max_len, stride=stride):
                     out.append(QaExample(w.input_ids, w.token_type_ids, 0, 0, fp.name, doc_id))
                 continue
@@ -241,19 +310,20 @@ def examples_for_doc(
         else:
             span = spans.get(fp.name)
         if span is None:
+            if not explicit and fp.name in labels and labels[fp.name] is None and prompts.name != "receipt":
+                # generated documents: the truth says the field is not printed -> an "absent" example
+                fctx = field_context(tok, ctx, fp.constraint, contexts)
+                if fctx.text and rng.random() < p_absent_field:
+                    for w in build_windows(doc_id, fp.name, q, fctx, max_len=max_len, stride=stride):
+                        out.append(QaExample(w.input_ids, w.token_type_ids, 0, 0, fp.name, doc_id))
             continue  # unlabelled or not locatable: no example (absence of a label is not absence)
         if not explicit and fp.name in WEAK_FIELDS and rng.random() > weak_keep:
             continue
-        q = question_ids(tok, fp.question)
-        kind = fp.constraint.kind
-        fctx, fspan = ctx, (span.start, span.end)
-        if is_candidate_kind(kind):  # the same focused context serving uses for this kind
-            fctx = focus_context(tok, ctx, kind)
-            mapped = map_span_to_focus(fctx, span.start, span.end)
-            if mapped is None:
-                continue
-            fspan = mapped
-        toks = char_span_to_tokens(fctx, *fspan)
+        fctx = field_context(tok, ctx, fp.constraint, contexts)
+        mapped = map_span_to_field_context(fctx, span.start, span.end)
+        if mapped is None:
+            continue  # outside what serving reads for this field: serving could not answer it either
+        toks = char_span_to_tokens(fctx, *mapped)
         if toks is None:
             continue
         for w in build_windows(doc_id, fp.name, q, fctx, max_len=max_len, stride=stride):
@@ -267,8 +337,7 @@ def examples_for_doc(
             out.append(QaExample(w.input_ids, w.token_type_ids, s, e, fp.name, doc_id))
         if fp.name not in WEAK_FIELDS and rng.random() < p_absent:
             gone = tokenize_context(tok, _drop_answer_lines(ctx, span, ctx.text[span.start : span.end]))
-            if is_candidate_kind(kind):
-                gone = focus_context(tok, gone, kind)
-            for w in build_windows(doc_id, fp.name, q, gone, max_len=max_len, stride=stride):
+            gctx = field_context(tok, gone, fp.constraint, {})
+            for w in build_windows(doc_id, fp.name, q, gctx, max_len=max_len, stride=stride):
                 out.append(QaExample(w.input_ids, w.token_type_ids, 0, 0, fp.name, doc_id))
     return out

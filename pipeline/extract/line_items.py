@@ -10,10 +10,11 @@ checks: rows that reconcile are trusted, rows that do not are flagged for review
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from pipeline.contracts import ExtractedLineItem, Line, OcrResult, Provenance
+from pipeline.contracts import DocKind, ExtractedField, ExtractedLineItem, Line, OcrResult, Provenance
 from pipeline.extract.candidates import AMOUNT_RE, parse_amount
 
 COLUMNS: dict[str, re.Pattern[str]] = {
@@ -181,3 +182,12 @@ def extract_line_items(
         "sum_matches": sum_ok,
     }
     return items, checks
+
+
+def line_items_for(ocr: OcrResult, kind: DocKind, fields: Mapping[str, ExtractedField]) -> list[ExtractedLineItem]:
+    """Invoice table rows reconciled against the extracted subtotal/total; other kinds have none."""
+    if kind != DocKind.invoice:
+        return []
+    sub, tot = fields.get("subtotal"), fields.get("total")
+    items, _ = extract_line_items(ocr, sub.value if sub else None, tot.value if tot else None)
+    return items

@@ -15,10 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.contracts import Feedback, OcrResult
+from pipeline.extract.invoices import TRAIN_LAYOUTS, TRAIN_SEED, generate_labelled
 from pipeline.extract.release import (
     bench_speed,
+    choose_variant,
+    evaluate_invoices,
     evaluate_variant,
     fit_amount_prior,
+    fit_null_bias,
     mean_em,
     publish,
     unseen_vendor_ids,
@@ -81,6 +85,14 @@ def feedback_docs(events: list[Feedback], ocr_dir: Path) -> tuple[list[TrainDoc]
     return docs, stats
 
 
+def invoice_train_docs(count: int) -> list[TrainDoc]:
+    """Generated invoices of the training layouts (held-out layouts stay unseen for evaluation)."""
+    return [
+        TrainDoc(d.doc_id, d.ocr, d.labels, prompt_set="invoice", boxes=dict(d.boxes))
+        for d in generate_labelled(count, TRAIN_SEED, TRAIN_LAYOUTS)
+    ]
+
+
 def not_worse(candidate: dict[str, Any], current: dict[str, Any], field_tolerance: float = 0.01) -> bool:
     if mean_em(candidate) < mean_em(current):
         return False
@@ -91,7 +103,7 @@ def not_worse(candidate: dict[str, Any], current: dict[str, Any], field_toleranc
     )
 
 
-DEFAULT_VARIANTS = ["fp32-opt", "int8-tensor", "int8-channel", "int8-opt-tensor"]
+DEFAULT_VARIANTS = ["fp32-opt", "fp32-fp16w", "int8-tensor", "int8-channel", "int8-opt-tensor"]
 
 
 def export_and_evaluate(
@@ -105,7 +117,9 @@ def export_and_evaluate(
     built = build_variants(hf_dir, work / "onnx", variants or DEFAULT_VARIANTS)
     docs = load_split(root, VAL_IDS)
     unseen = unseen_vendor_ids(root)
-    card = {"amount_prior": prior}
+    null_bias = fit_null_bias(Path(str(built["fp32"]["path"])), hf_dir / "tokenizer.json", root, prior)
+    log.info("no-answer shift fitted on training receipts: %s", null_bias)
+    card = {"amount_prior": prior, "null_bias": null_bias}
     results = {}
     for name, info in built.items():
         log.info("evaluating %s", name)
@@ -126,22 +140,51 @@ def export_and_evaluate(
     for name, cpu in speed.items():
         results[name]["timing"]["bench_cpu_s_per_doc"] = cpu
     write_eval_report(results, work / "eval_report.json")
-    return built, results, prior
+    return built, results, card
 
 
 def release(
     hf_dir: Path, work: Path, version: str, root: Path = DEFAULT_ROOT, variants: list[str] | None = None
 ) -> dict[str, Any]:
     """Export + evaluate trained weights and publish the chosen variant into the packaged registry."""
-    from pipeline.extract.registry import DEFAULT_MODEL, PACKAGED_ROOT
-
-    built, results, prior = export_and_evaluate(hf_dir, work, root, variants)
+    built, results, card = export_and_evaluate(hf_dir, work, root, variants)
     info_path = hf_dir / "train_manifest.json"
     train_info = json.loads(info_path.read_text()) if info_path.is_file() else None
-    dest = publish(
-        built, results, hf_dir, PACKAGED_ROOT, DEFAULT_MODEL, version, train_info=train_info, prior=prior
-    )
+    dest = publish_default(built, results, hf_dir, version, train_info, card)
     return {"published": str(dest), "variants": _variant_report(built, results)}
+
+
+def publish_default(
+    built: dict[str, dict[str, Any]],
+    results: dict[str, dict[str, Any]],
+    hf_dir: Path,
+    version: str,
+    train_info: dict[str, Any] | None,
+    card: dict[str, Any],
+) -> Path:
+    """Publish into the packaged registry as the default model, with the invoice figures in the card."""
+    from pipeline.extract.registry import DEFAULT_MODEL, PACKAGED_ROOT
+
+    return publish(
+        built,
+        results,
+        hf_dir,
+        PACKAGED_ROOT,
+        DEFAULT_MODEL,
+        version,
+        train_info=train_info,
+        prior=card["amount_prior"],
+        null_bias=card["null_bias"],
+        extra_metrics={"invoices": invoice_metrics(built, results, card)},
+    )
+
+
+def invoice_metrics(
+    built: dict[str, dict[str, Any]], results: dict[str, dict[str, Any]], card: dict[str, Any]
+) -> dict[str, Any]:
+    """Generated-invoice exact match (seen vs held-out layouts) of the variant `publish` will choose."""
+    chosen = choose_variant(built, results)
+    return evaluate_invoices(Path(str(built[chosen]["path"])), base_card=card)
 
 
 def _variant_report(built: dict[str, dict[str, Any]], results: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -167,24 +210,37 @@ def train_and_release(
     root: Path = DEFAULT_ROOT,
     ocr_dir: Path | None = None,
     variants: list[str] | None = None,
+    invoices: int = 0,
+    freeze_layers: int = 0,
+    init: Path | None = None,
+    lr: float | None = None,
 ) -> dict[str, Any]:
-    from pipeline.extract.registry import DEFAULT_MODEL, PACKAGED_ROOT, list_models
+    from pipeline.extract.registry import DEFAULT_MODEL, list_models
     from pipeline.extract.train_sroie import run as run_training
 
     work.mkdir(parents=True, exist_ok=True)
     extra: list[TrainDoc] = []
     fb_stats: dict[str, int] | None = None
-    init_dir = None
+    init_dir = init
     if feedback is not None:
         extra, fb_stats = feedback_docs(read_feedback(feedback), ocr_dir or work / "ocr")
         if not extra:
             raise FeedbackError(f"no usable feedback examples ({fb_stats})")
         if (work / "hf" / "config.json").is_file():
             init_dir = work / "hf"
-    cfg = TrainConfig(epochs=epochs, seed=seed, max_wall_s=max_minutes * 60)
+    inv_docs = invoice_train_docs(invoices)
+    extra = inv_docs + extra
+    cfg = TrainConfig(
+        epochs=epochs,
+        seed=seed,
+        max_wall_s=max_minutes * 60,
+        freeze_layers=freeze_layers,
+        lr=lr if lr is not None else TrainConfig.lr,
+        extra={"invoices": invoices, "invoice_seed": TRAIN_SEED, "invoice_layouts": list(TRAIN_LAYOUTS)},
+    )
     hf_dir = work / ("hf-candidate" if feedback else "hf")
     train_info = run_training(hf_dir, cfg, root=root, extra_docs=extra, init_dir=init_dir)
-    built, results, prior = export_and_evaluate(hf_dir, work, root, variants)
+    built, results, card = export_and_evaluate(hf_dir, work, root, variants)
     docs = load_split(root, VAL_IDS)
     unseen = unseen_vendor_ids(root)
     report: dict[str, Any] = {
@@ -203,15 +259,6 @@ def train_and_release(
             report["current"] = {"version": cur.version, "mean_em": round(mean_em(cur_res["summary"]), 4)}
         report["promoted"] = promote
     if publish_version and promote:
-        dest = publish(
-            built,
-            results,
-            hf_dir,
-            PACKAGED_ROOT,
-            DEFAULT_MODEL,
-            publish_version,
-            train_info=train_info,
-            prior=prior,
-        )
+        dest = publish_default(built, results, hf_dir, publish_version, train_info, card)
         report["published"] = str(dest)
     return report

@@ -37,6 +37,15 @@ class AnswerConstraint:
     kind: ConstraintKind
     max_tokens: int
     max_lines: int
+    # Free-text fields only. `scope_lines`: read only the first N lines of the document (a shop's name
+    # and address sit in the header; shorter windows are cheaper and leave less to confuse).
+    # `align: line_start`: an answer starts where a line starts (names and addresses are whole lines,
+    # sometimes followed by a registration number), so half-line answers like "SDN BHD" cannot win.
+    # `align: line`: it also ends where a line ends (an address runs to the end of its last line; in
+    # 294 of 295 SROIE training receipts where it appears verbatim), so "40170 SETIA" cannot win
+    # over "40170 SETIA ALAM".
+    scope_lines: int | None = None
+    align: Literal["none", "line_start", "line"] = "none"
 
 
 @dataclass(frozen=True)
@@ -87,6 +96,12 @@ def _parse_field(raw: object, where: str) -> FieldPrompt:
     con = _require(raw, "constraint", here)
     if not isinstance(con, dict) or con.get("kind") not in _CONSTRAINTS:
         raise PromptError(f"{here}: constraint needs a kind in {sorted(_CONSTRAINTS)}")
+    scope = con.get("scope_lines")
+    align = con.get("align", "none")
+    if align not in ("none", "line_start", "line"):
+        raise PromptError(f"{here}: align must be none, line_start or line")
+    if (scope is not None or align != "none") and con["kind"] != "text":
+        raise PromptError(f"{here}: scope_lines/align apply to text fields only")
     question = str(_require(raw, "question", here)).strip()
     if not question.endswith("?"):
         raise PromptError(f"{here}: question must be a question")
@@ -100,6 +115,8 @@ def _parse_field(raw: object, where: str) -> FieldPrompt:
             kind=con["kind"],
             max_tokens=int(con.get("max_tokens", 32)),
             max_lines=int(con.get("max_lines", 1)),
+            scope_lines=int(scope) if scope is not None else None,
+            align=align,
         ),
         source_key=raw.get("source_key"),
     )

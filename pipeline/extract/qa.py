@@ -26,7 +26,6 @@ import onnxruntime as ort
 from pipeline.contracts import (
     DocKind,
     ExtractedField,
-    ExtractedLineItem,
     Extraction,
     FieldStatus,
     OcrResult,
@@ -36,7 +35,8 @@ from pipeline.extract.amount_prior import prior_by_char_span
 from pipeline.extract.calibration import Platt
 from pipeline.extract.candidates import is_candidate_kind, line_candidates
 from pipeline.extract.classify import classify_text
-from pipeline.extract.line_items import extract_line_items
+from pipeline.extract.injection import model_context, quarantine_warnings
+from pipeline.extract.line_items import line_items_for
 from pipeline.extract.prompts import FieldPrompt, PromptSet, for_kind
 from pipeline.extract.registry import ModelEntry
 from pipeline.extract.windows import (
@@ -44,8 +44,9 @@ from pipeline.extract.windows import (
     QaWindow,
     build_windows,
     char_span_to_tokens,
-    context_from_ocr,
-    focus_context,
+    field_context,
+    line_end_tokens,
+    line_start_tokens,
     load_tokenizer,
     pad_batch,
     question_ids,
@@ -58,9 +59,15 @@ TOP_K = 20
 
 
 def cpu_session(path: Path, threads: int | None = None) -> ort.InferenceSession:
-    """A plain CPU session with full graph optimization (the batcher may pass a provider-aware factory)."""
+    """A plain CPU session with full graph optimization (the batcher may pass a provider-aware factory).
+
+    Intra-op threads do not busy-wait between kernels: the extract worker shares its cores with the
+    other stages and the broker, and spinning doubled the CPU spent per window there (47 -> 104 ms
+    per window measured on the 2-core machine with every stage running), starving its neighbours.
+    """
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     if threads:
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
@@ -100,6 +107,44 @@ def resolve_kind(ocr: OcrResult, text: str) -> DocKind:
     return classify_text(text)[0]
 
 
+def assemble_extraction(
+    ocr: OcrResult,
+    prompts: PromptSet,
+    model: ModelEntry,
+    ctx: DocContext,
+    fields: dict[str, ExtractedField],
+    timings_ms: dict[str, float],
+) -> Extraction:
+    """The Extraction event of either backend: its fields, the line items read from the layout and
+    where instruction-like lines were quarantined."""
+    return Extraction(
+        blob=ocr.blob,
+        kind=prompts.kind,
+        prompt_set=prompts.ref,
+        model=model.ref,
+        fields=fields,
+        line_items=line_items_for(ocr, prompts.kind, fields),
+        timings_ms=dict(timings_ms),
+        warnings=quarantine_warnings(ctx.quarantined),
+    )
+
+
+def length_batches(lengths: Sequence[int], max_batch: int, max_tokens: int | None = None) -> list[list[int]]:
+    """Indices grouped shortest first into runs of at most `max_batch` items and `max_tokens` padded
+    tokens (items x longest); an item longer than the budget runs alone. Pure."""
+    out: list[list[int]] = []
+    current: list[int] = []
+    for k in sorted(range(len(lengths)), key=lambda k: lengths[k]):
+        over = max_tokens is not None and lengths[k] * (len(current) + 1) > max_tokens
+        if current and (len(current) == max_batch or over):
+            out.append(current)
+            current = []
+        current.append(k)
+    if current:
+        out.append(current)
+    return out
+
+
 def _softmax_with_null(null: float, scores: np.ndarray) -> tuple[float, np.ndarray]:
     allv = np.concatenate([[null], scores])
     m = allv.max()
@@ -120,17 +165,35 @@ def candidate_token_spans(ctx: DocContext, kind: str) -> list[tuple[int, int]]:
     return sorted(out)
 
 
+def _top(scores: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    """The TOP_K best-scoring allowed positions."""
+    k = min(TOP_K, len(allowed))
+    return allowed[np.argpartition(-scores[allowed], k - 1)[:k]]
+
+
 def _free_spans(
     ctx: DocContext, w: QaWindow, st: np.ndarray, en: np.ndarray, fp: FieldPrompt
 ) -> list[tuple[int, int]]:
-    """Top-k start x top-k end pairs inside the window's context, within the length/line limits."""
+    """Top-k start x top-k end pairs inside the window's context, within the length/line limits
+    (starts only at line starts for `align: line_start`, and ends only at line ends for `align: line`)."""
     n = w.ctx_end - w.ctx_start
     if n <= 0:
         return []
     cs, ce = st[w.ctx_offset : w.ctx_offset + n], en[w.ctx_offset : w.ctx_offset + n]
-    k = min(TOP_K, n)
-    starts = np.argpartition(-cs, k - 1)[:k]
-    ends = np.argpartition(-ce, k - 1)[:k]
+    starts_ok = np.arange(n)
+    ends_ok = np.arange(n)
+    if fp.constraint.align in ("line_start", "line"):
+        starts_ok = np.nonzero(line_start_tokens(ctx)[w.ctx_start : w.ctx_end])[0]
+        if w.ctx_start > 0 and ctx.token_line[w.ctx_start] == ctx.token_line[w.ctx_start - 1]:
+            starts_ok = starts_ok[starts_ok > 0]  # a window cut mid-line: its first token is not a line start
+    if fp.constraint.align == "line":
+        ends_ok = np.nonzero(line_end_tokens(ctx)[w.ctx_start : w.ctx_end])[0]
+        if w.ctx_end < len(ctx.token_line) and ctx.token_line[w.ctx_end - 1] == ctx.token_line[w.ctx_end]:
+            ends_ok = ends_ok[ends_ok < n - 1]  # a window cut mid-line: its last token is not a line end
+    if len(starts_ok) == 0 or len(ends_ok) == 0:
+        return []
+    starts = _top(cs, starts_ok)
+    ends = _top(ce, ends_ok)
     lines = ctx.token_line
     out = []
     for s in starts:
@@ -259,6 +322,7 @@ class Extractor:
         max_windows: int = 24,
         max_chars: int = 200_000,
         batch_size: int = 16,
+        max_batch_tokens: int | None = 256,
         use_prior: bool = True,
     ) -> None:
         self.model = model
@@ -268,6 +332,7 @@ class Extractor:
         self.max_windows = max_windows
         self.max_chars = max_chars
         self.batch_size = batch_size
+        self.max_batch_tokens = max_batch_tokens
         self.tokenizer = load_tokenizer(model.tokenizer_path)
         cal = model.card.get("calibration", {})
         self.calibration = {k: Platt(float(v["a"]), float(v["b"])) for k, v in cal.items()}
@@ -287,7 +352,9 @@ class Extractor:
 
     # -- 1. prepare -------------------------------------------------------------------------------
     def context(self, ocr: OcrResult) -> DocContext:
-        return tokenize_context(self.tokenizer, context_from_ocr(ocr, self.max_chars))
+        """The text the model reads: instruction-like lines are quarantined first, so they can neither
+        be an answer nor sit next to one (they are reported in `Extraction.warnings`)."""
+        return tokenize_context(self.tokenizer, model_context(ocr, self.max_chars))
 
     def prompts_for(self, ocr: OcrResult, ctx: DocContext) -> PromptSet:
         return for_kind(resolve_kind(ocr, ctx.text))
@@ -300,20 +367,15 @@ class Extractor:
         if not ctx.text:
             return []
         prompts = self.prompts_for(ocr, ctx)
-        focused: dict[str, DocContext] = {}
+        contexts: dict[str, DocContext] = {}
         out: list[QaWindow] = []
         for fp in prompts.fields:
             q = self._questions.get(fp.question)
             if q is None:
                 q = self._questions[fp.question] = question_ids(self.tokenizer, fp.question)
-            kind = fp.constraint.kind
-            fctx = ctx
-            if self.focus and is_candidate_kind(kind):
-                if kind not in focused:
-                    focused[kind] = focus_context(self.tokenizer, ctx, kind)
-                fctx = focused[kind]
-                if not fctx.text:
-                    continue  # no candidate anywhere: the field is absent without running the model
+            fctx = field_context(self.tokenizer, ctx, fp.constraint, contexts, focus=self.focus)
+            if not fctx.text:
+                continue  # no candidate anywhere: the field is absent without running the model
             out.extend(
                 build_windows(
                     ocr.blob.sha256,
@@ -395,31 +457,24 @@ class Extractor:
                 provenance=provenance(fctx, a, b),
                 grounded=value in flat,
             )
-        items: list[ExtractedLineItem] = []
-        if prompts.kind == DocKind.invoice:  # table rows, reconciled against the extracted subtotal/total
-            sub, tot = fields.get("subtotal"), fields.get("total")
-            items, _ = extract_line_items(ocr, sub.value if sub else None, tot.value if tot else None)
-        return Extraction(
-            blob=ocr.blob,
-            kind=prompts.kind,
-            prompt_set=prompts.ref,
-            model=self.model.ref,
-            fields=fields,
-            line_items=items,
-            timings_ms=dict(timings_ms or {}),
-        )
+        return assemble_extraction(ocr, prompts, self.model, ctx, fields, timings_ms or {})
+
+    def score(self, windows: Sequence[QaWindow]) -> list[SpanScores]:
+        """Every window's scores, in padded runs of similar length (shortest first) that hold at most
+        `batch_size` windows and `max_batch_tokens` padded tokens (on a CPU only short windows are
+        cheaper per sequence in a batch; docs/inference.md)."""
+        scores: list[Any] = [None] * len(windows)
+        for idx in length_batches([w.length for w in windows], self.batch_size, self.max_batch_tokens):
+            for k, s in zip(idx, self.infer([windows[k] for k in idx]), strict=True):
+                scores[k] = s
+        return scores
 
     # -- convenience ------------------------------------------------------------------------------
     def extract(self, ocr: OcrResult) -> Extraction:
         t0 = time.perf_counter()
         windows = self.prepare(ocr)
         t1 = time.perf_counter()
-        order = sorted(range(len(windows)), key=lambda i: windows[i].length)  # less padding
-        scores: list[Any] = [None] * len(windows)
-        for b in range(0, len(order), self.batch_size):
-            idx = order[b : b + self.batch_size]
-            for i, s in zip(idx, self.infer([windows[i] for i in idx]), strict=True):
-                scores[i] = s
+        scores = self.score(windows)
         t2 = time.perf_counter()
         result = self.finish(ocr, windows, scores)
         t3 = time.perf_counter()

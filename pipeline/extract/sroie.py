@@ -9,6 +9,7 @@ import csv
 import hashlib
 import json
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from pipeline.contracts import BBox, BlobRef, DocKind, EngineInfo, Line, OcrResult, Page, Point
@@ -116,3 +117,20 @@ def data_manifest(docs: list[SroieDoc]) -> dict[str, object]:
         "count": len(docs),
         "digest": h.hexdigest(),
     }
+
+
+def with_our_ocr(docs: list[SroieDoc], root: Path, cache_dir: Path, settings: object | None = None) -> list[SroieDoc]:
+    """The same receipts read from their images by the pipeline's own OCR stage (end-to-end figures),
+    cached per image and OCR configuration because OCR costs seconds per receipt."""
+    from pipeline.config import Settings
+    from pipeline.ocr.api import read_bytes
+    from pipeline.ocr.cache import cached_ocr
+
+    cfg = settings if isinstance(settings, Settings) else Settings()
+    out = []
+    for d in docs:
+        data = (root / "img" / f"{d.doc_id}.jpg").read_bytes()
+        ocr = cached_ocr(cache_dir, hashlib.sha256(data).hexdigest(), cfg.ocr, partial(read_bytes, data, cfg))
+        ocr = ocr.model_copy(update={"kind": DocKind.receipt})
+        out.append(SroieDoc(d.doc_id, ocr, d.labels, d.box_sha256, d.key_sha256))
+    return out

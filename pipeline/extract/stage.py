@@ -3,6 +3,11 @@
 Structured PO changes map straight from their JSON; everything else goes through the QA extractor
 (receipt/invoice from OcrResult.kind, else a deterministic text classifier). A batch handler runs
 the windows of every document in the poll through shared padded model runs.
+
+When `extract_model` names a local folder whose model card says `backend: generative` (a causal LM
+exported by `docpipe models export-generative`), the stage runs the generative extractor instead:
+one document at a time (incremental decoding with a KV cache does not batch across documents), with
+the same Extraction contract.
 """
 
 from __future__ import annotations
@@ -11,10 +16,12 @@ import logging
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pipeline.config import Settings
 from pipeline.contracts import Envelope, Extraction, OcrResult
+from pipeline.extract.gen_backend import GenerativeExtractor
+from pipeline.extract.gen_onnx import generative_session
 from pipeline.extract.prompts import PromptError
 from pipeline.extract.qa import Extractor, SessionFactory, cpu_session
 from pipeline.extract.registry import DEFAULT_MODEL, ModelEntry, load_local, resolve
@@ -38,7 +45,11 @@ def load_model(settings: Settings) -> ModelEntry:
     return resolve(name, version or None)
 
 
-def extract_one(extractor: Extractor, ocr: OcrResult) -> Extraction:
+class DocumentExtractor(Protocol):
+    def extract(self, ocr: OcrResult) -> Extraction: ...
+
+
+def extract_one(extractor: DocumentExtractor, ocr: OcrResult) -> Extraction:
     """One document -> Extraction; typed permanent errors for what can never succeed."""
     if ocr.structured is not None:
         try:
@@ -56,7 +67,16 @@ def build_stage(
 ) -> StageSpec:
     """`session_factory`: the batcher's provider-aware factory; default a CPU session (extract_threads)."""
     factory = session_factory or partial(cpu_session, threads=settings.extract_threads)
-    ex = extractor or Extractor(load_model(settings), session_factory=factory)
+    if extractor is not None:
+        ex = extractor
+    else:
+        entry = load_model(settings)
+        if entry.card.get("backend") == "generative":
+            gen_factory = session_factory or partial(
+                generative_session, cfg=settings.inference, threads=settings.extract_threads
+            )
+            return build_generative_stage(GenerativeExtractor(entry, session_factory=gen_factory))
+        ex = Extractor(entry, session_factory=factory, max_batch_tokens=settings.inference.max_batch_tokens)
     spec_holder: dict[str, StageSpec] = {}
 
     def handle_batch(events: Sequence[Envelope[Any]]) -> list[Sequence[Emit] | Exception]:
@@ -72,16 +92,13 @@ def build_stage(
                     results[i] = [Emit(EXTRACTED, ev.follow(EXTRACTED, extract_one(ex, ocr), spec.producer))]
                 else:
                     pending.append((i, ocr, ex.prepare(ocr)))
+            except PromptError as exc:
+                results[i] = PermanentError(f"no prompts for this document: {exc}")
             except Exception as exc:  # classified by the runtime
                 results[i] = exc
         windows = [w for _, _, ws in pending for w in ws]
         try:
-            order = sorted(range(len(windows)), key=lambda k: windows[k].length)
-            scores: list[Any] = [None] * len(windows)
-            for b in range(0, len(order), ex.batch_size):
-                idx = order[b : b + ex.batch_size]
-                for k, s in zip(idx, ex.infer([windows[k] for k in idx]), strict=True):
-                    scores[k] = s
+            scores = ex.score(windows)
         except Exception as exc:  # the model run failed for all pending documents alike
             for i, _, _ in pending:
                 results[i] = exc
@@ -96,14 +113,36 @@ def build_stage(
             pos += len(ws)
         return results
 
-    spec = StageSpec(
+    spec = _spec(
+        "Fixed-prompt extractive QA over OCR text; PO change JSON mapped directly.", batch_handler=handle_batch
+    )
+    spec_holder["spec"] = spec
+    return spec
+
+
+def build_generative_stage(ex: GenerativeExtractor) -> StageSpec:
+    """The same stage contract over the generative backend (per-event handler)."""
+    spec_holder: dict[str, StageSpec] = {}
+
+    def handle(ev: Envelope[Any]) -> list[Emit]:
+        extraction = extract_one(ex, ev.payload)
+        return [Emit(EXTRACTED, ev.follow(EXTRACTED, extraction, spec_holder["spec"].producer))]
+
+    spec = _spec(
+        "Fixed prompts over OCR text, schema-constrained grounded decoding by a local causal LM.", handler=handle
+    )
+    spec_holder["spec"] = spec
+    return spec
+
+
+def _spec(description: str, **handlers: Any) -> StageSpec:
+    """The extract stage's contract (docs.ocr -> docs.extracted), whichever backend handles it."""
+    return StageSpec(
         name=STAGE_NAME,
         version=STAGE_VERSION,
         input_topic=OCR,
         input_model=OcrResult,
-        batch_handler=handle_batch,
         output_topics=(EXTRACTED,),
-        description="Fixed-prompt extractive QA over OCR text; PO change JSON mapped directly.",
+        description=description,
+        **handlers,
     )
-    spec_holder["spec"] = spec
-    return spec

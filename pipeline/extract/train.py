@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from pipeline.extract.injection import with_injection
 from pipeline.extract.labels import QaExample, examples_for_doc
 from pipeline.extract.prompts import PromptSet, load_prompt_set
 from pipeline.extract.windows import context_from_ocr, load_tokenizer
@@ -49,6 +50,7 @@ class TrainConfig:
     threads: int = 2
     max_wall_s: float = 40 * 60
     p_absent: float = 0.12
+    p_inject: float = 0.15  # share of documents also trained with an injected instruction line
     replay_lr: list[float] | None = None
     freeze_layers: int = 3  # embeddings + the first N encoder layers stay as pre-trained (CPU budget)
     extra: dict[str, Any] = field(default_factory=dict)
@@ -66,6 +68,7 @@ class TrainDoc:
     labels: dict[str, str | None]
     prompt_set: str = "receipt"
     explicit: bool = False
+    boxes: dict[str, tuple[int, Any]] = field(default_factory=dict)  # field -> (page, BBox) of the truth
 
 
 def build_examples(
@@ -77,20 +80,26 @@ def build_examples(
     out: list[QaExample] = []
     for d in docs:
         ps = prompts if d.prompt_set == prompts.name else load_prompt_set(d.prompt_set)
-        out.extend(
-            examples_for_doc(
-                tok,
-                ps,
-                d.doc_id,
-                context_from_ocr(d.ocr),
-                d.labels,
-                rng,
-                max_len=cfg.max_len,
-                stride=cfg.stride,
-                p_absent=cfg.p_absent,
-                explicit=d.explicit,
+        ctx = context_from_ocr(d.ocr)
+        variants = [ctx]
+        if cfg.p_inject > 0 and not d.explicit and rng.random() < cfg.p_inject:
+            variants.append(with_injection(ctx, rng))
+        for c in variants:
+            out.extend(
+                examples_for_doc(
+                    tok,
+                    ps,
+                    d.doc_id,
+                    c,
+                    d.labels,
+                    rng,
+                    max_len=cfg.max_len,
+                    stride=cfg.stride,
+                    p_absent=cfg.p_absent,
+                    explicit=d.explicit,
+                    boxes=d.boxes,
+                )
             )
-        )
     return out
 
 

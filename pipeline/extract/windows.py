@@ -16,7 +16,8 @@ import numpy as np
 from tokenizers import Tokenizer
 
 from pipeline.contracts import BBox, OcrResult
-from pipeline.extract.candidates import line_candidates
+from pipeline.extract.candidates import is_candidate_kind, line_candidates
+from pipeline.extract.prompts import AnswerConstraint
 
 CLS_ID, SEP_ID, PAD_ID = 101, 102, 0
 
@@ -43,6 +44,7 @@ class DocContext:
     token_line: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     parent: DocContext | None = None  # set on focused contexts: the whole document
     parent_lines: list[int] = field(default_factory=list)  # index in parent of each line
+    quarantined: list[LineRef] = field(default_factory=list)  # instruction-like lines taken out
 
     @property
     def root(self) -> DocContext:
@@ -118,6 +120,65 @@ def focus_context(tok: Tokenizer, ctx: DocContext, kind: str) -> DocContext:
     sub = context_from_lines([ctx.lines[i] for i in idx])
     sub.parent, sub.parent_lines = ctx, idx
     return tokenize_context(tok, sub)
+
+
+def head_context(tok: Tokenizer, ctx: DocContext, n_lines: int) -> DocContext:
+    """The first `n_lines` lines: a prefix of the document, so char offsets are the parent's own."""
+    idx = list(range(min(n_lines, len(ctx.lines))))
+    sub = context_from_lines([ctx.lines[i] for i in idx])
+    sub.parent, sub.parent_lines = ctx, idx
+    return tokenize_context(tok, sub)
+
+
+def field_context(
+    tok: Tokenizer,
+    ctx: DocContext,
+    constraint: AnswerConstraint,
+    cache: dict[str, DocContext],
+    focus: bool = True,
+) -> DocContext:
+    """The text one field reads: candidate lines for amounts/dates/codes, the header for scoped text
+    fields, else the whole document. Shared by fields with the same need (`cache`), and used alike
+    by training and serving so both see the same inputs."""
+    if focus and is_candidate_kind(constraint.kind):
+        if constraint.kind not in cache:
+            cache[constraint.kind] = focus_context(tok, ctx, constraint.kind)
+        return cache[constraint.kind]
+    if constraint.scope_lines is not None and constraint.scope_lines < len(ctx.lines):
+        key = f"head:{constraint.scope_lines}"
+        if key not in cache:
+            cache[key] = head_context(tok, ctx, constraint.scope_lines)
+        return cache[key]
+    return ctx
+
+
+def map_span_to_field_context(sub: DocContext, start: int, end: int) -> tuple[int, int] | None:
+    """A char span of the parent document in a field context's coordinates (None: not inside it)."""
+    if sub.parent is None:
+        return start, end
+    parent = sub.root
+    first, last = parent.line_of_char(start), parent.line_of_char(max(start, end - 1))
+    if sub.parent_lines[: last + 1] == list(range(last + 1)):  # a head context: same offsets
+        return (start, end) if first <= last < len(sub.parent_lines) else None
+    return map_span_to_focus(sub, start, end)
+
+
+def line_start_tokens(ctx: DocContext) -> np.ndarray:
+    """Boolean mask: token i is the first token of its line."""
+    tl = ctx.token_line
+    mask = np.ones(len(tl), dtype=bool)
+    if len(tl) > 1:
+        mask[1:] = tl[1:] != tl[:-1]
+    return mask
+
+
+def line_end_tokens(ctx: DocContext) -> np.ndarray:
+    """Boolean mask: token i is the last token of its line."""
+    tl = ctx.token_line
+    mask = np.ones(len(tl), dtype=bool)
+    if len(tl) > 1:
+        mask[:-1] = tl[:-1] != tl[1:]
+    return mask
 
 
 def map_span_to_focus(sub: DocContext, start: int, end: int) -> tuple[int, int] | None:

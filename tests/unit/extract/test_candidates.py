@@ -60,3 +60,30 @@ def test_codes_need_a_digit_and_ibans_are_recognised() -> None:
     assert _cands("iban", "IBAN: DE89 3704 0044 0532 0130 00") == ["DE89 3704 0044 0532 0130 00"]
     assert _cands("currency", "TOTAL RM 9.00") == ["RM"]
     assert _cands("currency", "ROOM 12") == []
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("Rechnungsdatum: 10. September 2026", "10. September 2026"),
+        ("Échéance : 14 décembre 2026", "14 décembre 2026"),
+        ("Fecha: 5 de octubre de 2026", "5 de octubre de 2026"),
+        ("Factuurdatum 3 maart 2026", "3 maart 2026"),
+        ("Data 7 gennaio 2026", "7 gennaio 2026"),
+    ],
+)
+def test_dates_with_month_names_of_the_invoice_locales(line: str, expected: str) -> None:
+    assert expected in [line[s:e] for s, e in line_candidates("date", line)]
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("USt-IdNr. DE 483289389", "DE 483289389"),
+        ("VAT Reg No GB 935 6050 26", "GB 935 6050 26"),
+        ("TVA FR 25471806323", "FR 25471806323"),
+        ("BTW NL123456789B01", "NL123456789B01"),
+    ],
+)
+def test_tax_ids_printed_with_spaces_are_candidates(line: str, expected: str) -> None:
+    assert expected in [line[s:e] for s, e in line_candidates("code", line)]

@@ -40,7 +40,7 @@ def test_prompt_sets_use_shared_field_names_and_hash_the_file_bytes(name: str) -
     ps = load_prompt_set(name)
     assert [f.name for f in ps.fields] == SHARED[name]
     assert ps.checksum == hashlib.sha256(ps.path.read_bytes()).hexdigest()
-    assert ps.ref.version == ps.version == "1"
+    assert ps.ref.version == ps.version
     assert all(f.question.endswith("?") and f.normalizer for f in ps.fields)
 
 
@@ -53,7 +53,7 @@ def test_amount_and_date_answers_are_single_line() -> None:
 
 def test_for_kind_and_available() -> None:
     assert for_kind(DocKind.invoice).name == "invoice"
-    assert available()["receipt"] == ["1"]
+    assert available()["receipt"] == ["1", "2", "3"]
     with pytest.raises(PromptError):
         for_kind(DocKind.unknown)
     with pytest.raises(PromptError, match="no version"):
@@ -94,3 +94,38 @@ def test_malformed_prompt_files_are_rejected(content: bytes, match: str) -> None
 def test_file_name_pattern_enforced() -> None:
     with pytest.raises(PromptError, match="named"):
         parse_prompt_set(b"", Path("receipt.yaml"))
+
+
+def test_receipt_v2_scopes_names_to_the_header_and_aligns_them_to_lines() -> None:
+    v1, v2 = load_prompt_set("receipt", "1"), load_prompt_set("receipt", "2")
+    for name in ("merchant", "merchant_address"):
+        assert v1.field(name).constraint.scope_lines is None and v1.field(name).constraint.align == "none"
+        assert v2.field(name).constraint.scope_lines == 14
+        assert v2.field(name).constraint.align == "line_start"
+    assert [f.question for f in v1.fields] == [f.question for f in v2.fields]  # same questions, same model
+
+
+def test_receipt_v3_ends_the_address_at_a_line_end() -> None:
+    v2, v3 = load_prompt_set("receipt", "2"), load_prompt_set("receipt", "3")
+    assert load_prompt_set("receipt").version == "3"  # the latest version is the one served
+    assert v3.field("merchant_address").constraint.align == "line"
+    assert v3.field("merchant").constraint == v2.field("merchant").constraint
+    assert [f.question for f in v2.fields] == [f.question for f in v3.fields]  # same questions, same model
+
+
+@pytest.mark.parametrize(
+    ("constraint", "match"),
+    [
+        ("{kind: amount, scope_lines: 5}", "text fields only"),
+        ("{kind: date, align: line_start}", "text fields only"),
+        ("{kind: text, align: middle}", "align must be"),
+        ("{kind: date, align: line}", "text fields only"),
+    ],
+)
+def test_scope_and_align_are_validated(constraint: str, match: str) -> None:
+    data = (
+        "name: receipt\nversion: '9'\nkind: receipt\nfields:\n - {name: x, question: 'x?', type: text, "
+        f"required: true, normalizer: n, constraint: {constraint}}}\n"
+    ).encode()
+    with pytest.raises(PromptError, match=match):
+        parse_prompt_set(data, Path("receipt.v9.yaml"))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
+import numpy as np
 import pytest
 
 from pipeline.contracts import DocKind, FieldStatus
@@ -115,7 +115,7 @@ def test_non_latin_text(extractor: Extractor) -> None:
 
 def test_injected_text_can_only_ever_be_copied_never_obeyed(extractor: Extractor) -> None:
     """Structural guarantee: every value is a span of the document (the model cannot write '0' or a
-    made-up total), and the date, whose candidates the injections do not add to, is unchanged."""
+    made-up total), whatever the text says."""
     clean = extractor.extract(make_ocr(RECEIPT_LINES))
     for inj in INJECTIONS:
         for pos in (0, 8, len(RECEIPT_LINES)):
@@ -126,32 +126,31 @@ def test_injected_text_can_only_ever_be_copied_never_obeyed(extractor: Extractor
             assert res.fields["date"].value == clean.fields["date"].value
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="measured with minilm-qa v1: an injected line at the top can be "
-    "selected as merchant ('EVIL CORP', confidence 0.03) and an injected 999999.99 can make "
-    "the total absent; see docs/extract.md",
-)
 def test_prompt_injection_does_not_change_values(extractor: Extractor) -> None:
+    """Instruction-like lines are quarantined before the model reads the text: every value is what
+    the clean document gives, and the extraction says where the hostile line was (not what it said)."""
     clean = extractor.extract(make_ocr(RECEIPT_LINES))
+    assert clean.warnings == []
     for inj in INJECTIONS:
         for pos in (0, 8, len(RECEIPT_LINES)):
             res = extractor.extract(make_ocr([*RECEIPT_LINES[:pos], inj, *RECEIPT_LINES[pos:]]))
-            for name in ("date", "total", "merchant"):
-                assert res.fields[name].value == clean.fields[name].value, (inj, pos, name)
+            for name, f in clean.fields.items():
+                assert res.fields[name].value == f.value, (inj, pos, name)
             assert all("EVIL" not in (f.value or "") for f in res.fields.values())
+            assert res.warnings == [f"instruction-like text quarantined (page 1, line {pos + 1})"]
+            assert inj not in " ".join(res.warnings)
 
 
 def test_200_page_document_is_bounded(extractor: Extractor) -> None:
+    """Work is bounded by construction (windows per question), not by a clock."""
     ocr = make_ocr(RECEIPT_LINES, pages=200)
-    t0 = time.perf_counter()
     windows = extractor.prepare(ocr)
     per_field: dict[str, int] = {}
     for w in windows:
         per_field[w.field] = per_field.get(w.field, 0) + 1
     assert max(per_field.values()) <= extractor.max_windows
+    assert len(windows) <= extractor.max_windows * len(extractor.prompts_for(ocr, extractor.context(ocr)).fields)
     res = extractor.extract(ocr)
-    assert time.perf_counter() - t0 < 60
     assert res.fields["total"].provenance == [] or res.fields["total"].provenance[0].page in range(200)
 
 
@@ -168,3 +167,76 @@ def test_two_fields_never_share_one_span(extractor: Extractor) -> None:
     out = dedupe_spans(d)
     assert out["total"].found and out["date"].found and not out["tax"].found
     assert abs(out["tax"].raw_confidence - 0.4) < 1e-9
+
+
+def test_line_start_alignment_rejects_half_line_names() -> None:
+    """The model's favourite start is mid-line ("SDN BHD"); an aligned field may only start a line."""
+    from pipeline.extract.prompts import AnswerConstraint, FieldPrompt
+    from pipeline.extract.qa import SpanScores, decode_field
+    from pipeline.extract.registry import resolve
+    from pipeline.extract.windows import build_windows, context_from_ocr, load_tokenizer, question_ids, tokenize_context
+
+    tok = load_tokenizer(resolve(verify=False).tokenizer_path)
+    ctx = tokenize_context(tok, context_from_ocr(make_ocr(["ECO SHOP SDN BHD", "LOT 5, JALAN 2"])))
+    q = question_ids(tok, "Who?")
+    (w,) = build_windows("d", "merchant", q, ctx, max_len=64, stride=16)
+    st = np.full(w.length, -5.0, np.float32)
+    en = np.full(w.length, -5.0, np.float32)
+    sdn = next(i for i in range(len(ctx.token_ids)) if ctx.text[ctx.offsets[i][0] :].startswith("SDN"))
+    bhd = next(i for i in range(len(ctx.token_ids)) if ctx.text[ctx.offsets[i][0] :].startswith("BHD"))
+    st[w.ctx_offset + sdn], st[w.ctx_offset + 0], en[w.ctx_offset + bhd] = 6.0, 3.0, 6.0
+    scores = [SpanScores(st, en)]
+    free = FieldPrompt("merchant", "Who?", "text", True, "text.name", AnswerConstraint("text", 24, 2))
+    aligned = FieldPrompt(
+        "merchant", "Who?", "text", True, "text.name", AnswerConstraint("text", 24, 2, align="line_start")
+    )
+    d_free, d_aligned = decode_field(free, [w], scores), decode_field(aligned, [w], scores)
+    assert d_free.best is not None and d_free.best.tok_start == sdn
+    assert d_aligned.best is not None and (d_aligned.best.tok_start, d_aligned.best.tok_end) == (0, bhd)
+
+
+def test_line_alignment_extends_an_address_to_the_end_of_its_last_line() -> None:
+    """The model's favourite end is mid-line ("40170 SETIA"); `align: line` answers end a line."""
+    from pipeline.extract.prompts import AnswerConstraint, FieldPrompt
+    from pipeline.extract.qa import SpanScores, decode_field
+    from pipeline.extract.registry import resolve
+    from pipeline.extract.windows import (
+        build_windows,
+        context_from_ocr,
+        line_end_tokens,
+        load_tokenizer,
+        question_ids,
+        tokenize_context,
+    )
+
+    tok = load_tokenizer(resolve(verify=False).tokenizer_path)
+    ctx = tokenize_context(tok, context_from_ocr(make_ocr(["NO. 31G, JALAN SETIA", "40170 SETIA ALAM", "TEL: 0123"])))
+    ends = np.nonzero(line_end_tokens(ctx))[0]
+    assert [ctx.token_line[i] for i in ends] == [0, 1, 2]  # one line end per line, on its last token
+    q = question_ids(tok, "Where?")
+    (w,) = build_windows("d", "merchant_address", q, ctx, max_len=64, stride=16)
+    st = np.full(w.length, -5.0, np.float32)
+    en = np.full(w.length, -5.0, np.float32)
+    setia = [i for i in range(len(ctx.token_ids)) if ctx.text[ctx.offsets[i][0] :].startswith("SETIA")]
+    st[w.ctx_offset + 0], en[w.ctx_offset + setia[1]], en[w.ctx_offset + ends[1]] = 6.0, 6.0, 4.0
+    scores = [SpanScores(st, en)]
+
+    def field(align: str) -> FieldPrompt:
+        con = AnswerConstraint("text", 64, 6, align=align)  # type: ignore[arg-type]
+        return FieldPrompt("merchant_address", "Where?", "text", False, "text.address", con)
+
+    d_start, d_line = decode_field(field("line_start"), [w], scores), decode_field(field("line"), [w], scores)
+    assert d_start.best is not None and d_start.best.tok_end == setia[1]
+    assert d_line.best is not None and (d_line.best.tok_start, d_line.best.tok_end) == (0, int(ends[1]))
+
+
+def test_length_batches_group_short_windows_and_run_long_ones_alone() -> None:
+    from pipeline.extract.qa import length_batches
+
+    lengths = [260, 28, 30, 92, 95, 28, 300]
+    assert length_batches(lengths, 16) == [[1, 5, 2, 3, 4, 0, 6]]  # no budget: one run, shortest first
+    batches = length_batches(lengths, 16, max_tokens=256)
+    assert batches == [[1, 5, 2], [3, 4], [0], [6]]  # 3 x 30, 2 x 95, then alone
+    assert sorted(k for b in batches for k in b) == list(range(len(lengths)))
+    assert length_batches(lengths, 2) == [[1, 5], [2, 3], [4, 0], [6]]
+    assert length_batches([], 4, 256) == []

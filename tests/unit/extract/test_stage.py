@@ -80,3 +80,19 @@ def test_bad_structured_payload_goes_to_dlq_without_content(runner: LocalRunner)
     (dl,) = [e for e in res.dead_letters if e.topic == DLQ]
     assert dl.event.payload.error == "unsupported structured document_type"
     assert "secret" not in dl.event.payload.model_dump_json().replace(dl.event.payload.original_b64, "")
+
+
+def test_a_document_without_prompts_is_dead_lettered_with_the_reason(extractor) -> None:  # type: ignore[no-untyped-def]
+    """Same typed error in the batch path as in extract_one: no retries for what cannot succeed."""
+    from pipeline.extract.prompts import PromptError
+
+    class NoPrompts:
+        batch_size = extractor.batch_size
+
+        def prepare(self, ocr: OcrResult) -> list:  # type: ignore[type-arg]
+            raise PromptError("prompt set 'receipt' has no version '9'")
+
+    res = LocalRunner(build_stage(Settings(), extractor=NoPrompts())).run([_env(make_ocr(RECEIPT_LINES), 30)])  # type: ignore[arg-type]
+    (dl,) = [e for e in res.dead_letters if e.topic == DLQ]
+    assert dl.event.payload.error.startswith("no prompts for this document")
+    assert not res.on(EXTRACTED)

@@ -76,3 +76,28 @@ def test_huge_documents_get_a_bounded_number_of_windows(tok) -> None:
 
 def test_base_tokenizer_is_shipped_with_the_package() -> None:
     assert (base_model_dir() / "tokenizer.json").is_file()
+
+
+def test_field_context_header_scope_keeps_the_documents_own_offsets(tok) -> None:
+    from pipeline.extract.prompts import AnswerConstraint
+    from pipeline.extract.windows import field_context, line_start_tokens, map_span_to_field_context
+
+    ctx = tokenize_context(tok, context_from_ocr(make_ocr(RECEIPT_LINES)))
+    cache: dict = {}
+    head = field_context(tok, ctx, AnswerConstraint("text", 24, 2, scope_lines=3), cache)
+    assert [r.text for r in head.lines] == RECEIPT_LINES[:3]
+    assert ctx.text.startswith(head.text)
+    assert field_context(tok, ctx, AnswerConstraint("text", 64, 6, scope_lines=3), cache) is head  # shared
+    assert field_context(tok, ctx, AnswerConstraint("text", 24, 2), cache) is ctx  # unscoped: whole text
+    # a span inside the header maps to itself; one below it is outside what the field reads
+    a = ctx.text.index("40170")
+    assert map_span_to_field_context(head, a, a + 5) == (a, a + 5)
+    b = ctx.text.index("TEL:")
+    assert map_span_to_field_context(head, b, b + 4) is None
+    # the amount focus keeps its own, shorter coordinates
+    focus = field_context(tok, ctx, AnswerConstraint("amount", 10, 1), cache)
+    t = ctx.text.index("FINAL TOTAL\n3.50") + len("FINAL TOTAL\n")
+    s, e = map_span_to_field_context(focus, t, t + 4)
+    assert focus.text[s:e] == "3.50"
+    starts = line_start_tokens(head)
+    assert starts[0] and starts.sum() == 3
