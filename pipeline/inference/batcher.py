@@ -3,9 +3,12 @@
 `submit(request) -> Future`. A runner thread takes the oldest request and waits at most
 `max_queue_delay_ms` (counted from that request's arrival) for `max_batch_size` requests, then runs
 one batch. With length bucketing the batch is the oldest request plus the queued requests whose
-lengths are closest to it, so padding to the longest member wastes little; the oldest request always
-goes next, so nothing starves. A batch that raises is bisected and retried until the failing
-request is alone: its future gets the exception, its batch-mates their results.
+lengths are closest to it, so padding to the longest member wastes little (`max_padding` caps the
+padded share of a batch's tokens, `max_batch_tokens` its padded size); the oldest request always goes
+next, so nothing starves. A request that fills the token budget alone runs at once, without waiting
+for batch-mates it could not take. A batch
+that raises is bisected and retried until the failing request is alone: its future gets the
+exception, its batch-mates their results.
 
 The queue is bounded for the caller by watermarks: `is_saturated()` turns true when `high_watermark`
 requests are waiting and false again at `low_watermark` (hysteresis, so a Kafka consumer does not
@@ -114,18 +117,43 @@ class BatcherStats:
         return 1 - self.tokens / self.padded_tokens if self.padded_tokens else 0.0
 
 
-def select_batch(pending: Sequence[_Item[Any, Any]], max_batch: int, bucketing: bool) -> list[int]:
+def select_batch(
+    pending: Sequence[_Item[Any, Any]],
+    max_batch: int,
+    bucketing: bool,
+    max_padding: float = 1.0,
+    max_tokens: int | None = None,
+) -> list[int]:
     """Indices (into `pending`, oldest first) of the next batch.
 
     Without bucketing: the oldest `max_batch`. With bucketing: the oldest, plus the requests nearest
     to it in length (ties broken by age), so the batch pads to a length close to every member's.
+    `max_padding` < 1 also leaves out requests that would make more than that share of the batch's
+    tokens padding: on a CPU, where a padded token costs as much as a real one, a lone document's
+    28- and 260-token windows are cheaper as two runs than as one padded to 260. `max_tokens` caps
+    the padded batch (members x longest): on a CPU, CPU time per sequence only falls with batch size
+    for short sequences (docs/inference.md), so long ones run alone while short ones share a run.
     """
     n = len(pending)
-    if n <= max_batch or not bucketing:
+    if not bucketing:
         return list(range(min(n, max_batch)))
+    fits = max_tokens is None or n * max(p.length for p in pending) <= max_tokens
+    if n <= max_batch and max_padding >= 1.0 and fits:
+        return list(range(n))
     anchor = pending[0].length
-    others = sorted(range(1, n), key=lambda i: (abs(pending[i].length - anchor), i))
-    return sorted([0, *others[: max_batch - 1]])
+    chosen, longest, tokens = [0], anchor, anchor
+    for i in sorted(range(1, n), key=lambda i: (abs(pending[i].length - anchor), i)):
+        if len(chosen) == max_batch:
+            break
+        length = pending[i].length
+        top = max(longest, length)
+        if max_padding < 1.0 and 1 - (tokens + length) / (top * (len(chosen) + 1)) > max_padding:
+            continue
+        if max_tokens is not None and top * (len(chosen) + 1) > max_tokens:
+            continue
+        chosen.append(i)
+        longest, tokens = top, tokens + length
+    return sorted(chosen)
 
 
 class MicroBatcher(Generic[Req, Resp]):
@@ -138,6 +166,8 @@ class MicroBatcher(Generic[Req, Resp]):
         max_batch_size: int = 16,
         max_queue_delay_ms: float = 10.0,
         bucketing: bool = True,
+        max_padding: float = 1.0,
+        max_batch_tokens: int | None = None,
         length_of: Callable[[Req], int] = default_length,
         high_watermark: int = 256,
         low_watermark: int = 64,
@@ -153,6 +183,8 @@ class MicroBatcher(Generic[Req, Resp]):
         self.max_batch_size = max_batch_size
         self.max_queue_delay_s = max_queue_delay_ms / 1000
         self.bucketing = bucketing
+        self.max_padding = max_padding
+        self.max_batch_tokens = max_batch_tokens
         self._length_of = length_of
         self.high_watermark = high_watermark
         self.low_watermark = low_watermark
@@ -267,16 +299,24 @@ class MicroBatcher(Generic[Req, Resp]):
                     self._cond.wait()
                     continue
                 wait = self._pending[0].enqueued + self.max_queue_delay_s - time.perf_counter()
-                if len(self._pending) < self.max_batch_size and wait > 0 and not self._closed:
+                if len(self._pending) < self.max_batch_size and wait > 0 and not self._closed and self._can_grow():
                     self._cond.wait(wait)
                     continue
-                picked = select_batch(self._pending, self.max_batch_size, self.bucketing)
+                picked = select_batch(
+                    self._pending, self.max_batch_size, self.bucketing, self.max_padding, self.max_batch_tokens
+                )
                 chosen = set(picked)
                 batch = [self._pending[i] for i in picked]
                 self._pending = [it for i, it in enumerate(self._pending) if i not in chosen]
                 self._inflight += len(batch)
                 self._update_saturation()
                 return batch
+
+    def _can_grow(self) -> bool:
+        """False when the oldest request fills the token budget alone: waiting could not add a mate."""
+        if self.max_batch_tokens is None or not self.bucketing:
+            return True
+        return 2 * self._pending[0].length <= self.max_batch_tokens
 
     def _loop(self) -> None:
         while (batch := self._next_batch()) is not None:

@@ -1,6 +1,8 @@
 """Load generator for the extraction batcher: saturation throughput, lone-document latency,
-open-loop latency under offered load, memory over a long run. In process (no Kafka), the same
-DocumentScheduler + MicroBatcher the worker uses; finish() runs on the generator thread as in the worker.
+open-loop latency under offered load, memory over a long run, and the CPU cost of one sequence by
+length and batch size (which says how much batching can pay at all on this CPU). In process (no
+Kafka), the same DocumentScheduler + MicroBatcher the worker uses; finish() runs on the generator
+thread as in the worker.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import numpy as np
 import psutil
 
 from pipeline.config import InferenceSettings
+from pipeline.contracts import BBox, BlobRef, DocKind, EngineInfo, Line, OcrResult, Page
 from pipeline.inference.documents import DocumentModel, DocumentScheduler, build_batcher
 
 
@@ -27,6 +30,8 @@ class Config:
     name: str
     max_batch_size: int
     bucketing: bool
+    max_padding: float = 1.0
+    max_batch_tokens: int | None = None
 
 
 def pct(values: list[float], q: float) -> float:
@@ -82,6 +87,8 @@ class Runner:
             name=f"bench-{self.name}-{conf.name}",
             max_batch_size=conf.max_batch_size,
             bucketing=conf.bucketing,
+            max_padding=conf.max_padding,
+            max_batch_tokens=conf.max_batch_tokens,
             high_watermark=10**9,
             low_watermark=0,
         )
@@ -110,6 +117,7 @@ class Runner:
             "sequences_per_s": round(st.sequences / elapsed, 1),
             "mean_batch_size": round(st.mean_batch_size, 2),
             "padding_ratio": round(st.padding_ratio, 3),
+            "mean_seq_len": round(st.tokens / st.sequences, 1) if st.sequences else 0.0,
             "infer_seconds": round(st.infer_seconds, 2),
         }
 
@@ -166,16 +174,23 @@ class Runner:
         }
 
     def long(
-        self, conf: Config, n_docs: int, backlog: int, progress: Callable[[int, float], None]
+        self,
+        conf: Config,
+        n_docs: int,
+        backlog: int,
+        progress: Callable[[int, float], None],
+        source: Callable[[int], Any] | None = None,
     ) -> dict[str, Any]:
-        """Many documents with a bounded backlog (as the worker's watermarks keep it); RSS over time."""
+        """Many documents with a bounded backlog (as the worker's watermarks keep it); RSS over time.
+        `source(i)` makes document i (default: the corpus cycled)."""
+        doc_at = source or (lambda i: self.docs[i % len(self.docs)])
         sched = self._scheduler(conf)
         rss = [(0, rss_mb())]
         t0 = time.perf_counter()
         submitted = done = 0
         while done < n_docs:
             while submitted < n_docs and submitted - done < backlog:
-                sched.submit(self.docs[submitted % len(self.docs)])
+                sched.submit(doc_at(submitted))
                 submitted += 1
             for job in sched.completed(timeout=0.5):
                 sched.finish(job)
@@ -194,3 +209,81 @@ class Runner:
             "rss_mb_end": rss[-1][1],
             "rss_mb_series": rss,
         }
+
+
+_SHOPS = ("KEDAI RUNCIT MAJU", "ANEKA STATIONERY", "RESTORAN SELERA KAMPUNG", "HARDWARE & TOOLS", "PASAR MINI")
+_STREETS = ("JALAN SETIA INDAH", "JALAN MERDEKA", "LORONG BUNGA RAYA", "TAMAN SRI MUDA")
+_CITIES = ("40170 SHAH ALAM", "81100 JOHOR BAHRU", "50450 KUALA LUMPUR", "10200 GEORGETOWN")
+_ITEMS = ("JOURNAL BOOK A4", "MINERAL WATER 1.5L", "NASI LEMAK", "TEH TARIK", "SCREW M8 X 40", "PAPER A4 80G")
+
+
+def synthetic_receipt(i: int, seed: int = 0) -> OcrResult:
+    """Receipt `i` of a deterministic synthetic stream: 1-12 item lines, so window lengths vary like
+    real receipts' while every document is distinct and none has to be held in memory (long runs)."""
+    rng = random.Random(seed * 1_000_003 + i)
+    items = [(rng.choice(_ITEMS), rng.randint(1, 5), rng.randint(50, 5000) / 100) for _ in range(rng.randint(1, 12))]
+    total = sum(q * p for _, q, p in items)
+    paid = float(int(total) + rng.choice((1, 5, 10, 50)))
+    texts = [
+        f"{rng.choice(_SHOPS)} SDN BHD",
+        f"NO. {rng.randint(1, 99)}, {rng.choice(_STREETS)} {rng.randint(1, 20)}",
+        rng.choice(_CITIES),
+        f"TEL: 03-{rng.randint(1000, 9999)} {rng.randint(1000, 9999)}",
+        f"DATE: {rng.randint(1, 28):02d}/{rng.randint(1, 12):02d}/20{rng.randint(15, 24)}",
+        *(f"{name} {qty} X {price:.2f} {qty * price:.2f}" for name, qty, price in items),
+        f"TOTAL {total:.2f}",
+        f"CASH {paid:.2f}",
+        f"CHANGE {paid - total:.2f}",
+        "THANK YOU, PLEASE COME AGAIN",
+    ]
+    lines = [
+        Line(text=t, bbox=BBox(x0=10, y0=20 * k, x1=400, y1=20 * k + 16), confidence=1.0, order=k)
+        for k, t in enumerate(texts)
+    ]
+    sha = f"{seed:08x}{i:056x}"
+    return OcrResult(
+        blob=BlobRef(uri=f"synthetic://{i}", sha256=sha, size=1, media_type="image/png"),
+        kind=DocKind.receipt,
+        pages=[Page(index=0, width=420, height=20 * len(lines) + 20, dpi=300, source="ocr", lines=lines)],
+        engine=EngineInfo(name="synthetic", version="1"),
+    )
+
+
+def sequence_cost(
+    session: Any,
+    lengths: tuple[int, ...] = (28, 92, 260),
+    batches: tuple[int, ...] = (1, 4, 8, 16, 32),
+    sequences: int = 64,
+    seed: int = 0,
+) -> list[dict[str, Any]]:
+    """CPU time and wall time per sequence of one session run, by sequence length and batch size.
+
+    No padding (every row has the length), so this is the best case for batching: if CPU time per
+    sequence does not fall with the batch size here, batching cannot raise CPU throughput at all.
+    """
+    rng = np.random.default_rng(seed)
+    names = {i.name for i in session.get_inputs()}
+    out = []
+    for length in lengths:
+        for batch in batches:
+            feed = {
+                "input_ids": rng.integers(1000, 20000, (batch, length), dtype=np.int64),
+                "attention_mask": np.ones((batch, length), dtype=np.int64),
+                "token_type_ids": np.zeros((batch, length), dtype=np.int64),
+            }
+            feed = {k: v for k, v in feed.items() if k in names}
+            session.run(None, feed)  # shape warm-up
+            runs = max(3, sequences // batch)
+            c0, w0 = time.process_time(), time.perf_counter()
+            for _ in range(runs):
+                session.run(None, feed)
+            cpu, wall = time.process_time() - c0, time.perf_counter() - w0
+            out.append(
+                {
+                    "length": length,
+                    "batch": batch,
+                    "cpu_ms_per_sequence": round(cpu * 1000 / (runs * batch), 2),
+                    "wall_ms_per_sequence": round(wall * 1000 / (runs * batch), 2),
+                }
+            )
+    return out

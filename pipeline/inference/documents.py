@@ -142,6 +142,8 @@ def build_batcher(
         "max_batch_size": cfg.max_batch_size,
         "max_queue_delay_ms": cfg.max_queue_delay_ms,
         "bucketing": cfg.bucketing,
+        "max_padding": cfg.max_padding,
+        "max_batch_tokens": cfg.max_batch_tokens,
         "high_watermark": cfg.queue_high_watermark,
         "low_watermark": cfg.queue_low_watermark,
         "concurrency": cfg.sessions,

@@ -1,10 +1,10 @@
 """A minimal extractive-QA DocumentModel over any BERT-style ONNX QA model (start/end logits).
 
-The reference plug for the batcher: it is what the worker tests and `docpipe bench extract` run
-when the production extractor is not configured. It does the same kind of work per document as
-the extractor (one question per field, the OCR text split into stride windows, a padded batch run,
-best span per field) so load and latency figures are representative; it has no calibration, no
-answer constraints and no prompt files, so its answers are only as good as the model's raw spans.
+A reference plug for the batcher (`inference.document_model=pipeline.inference.stage:reference_model`):
+the worker tests run it on a tiny model; production runs the Extractor (extractor_model.py). It does
+the same kind of work per document (one question per field, stride windows, a padded batch run, best
+span per field) but has no calibration, no answer constraints and no prompt files, so its answers are
+only as good as the model's raw spans.
 """
 
 from __future__ import annotations

@@ -18,27 +18,23 @@ from __future__ import annotations
 
 import json
 import logging
-import signal
-import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, KafkaException, Message, TopicPartition
 from prometheus_client import Counter, Gauge
 
 from pipeline.config import Settings
 from pipeline.contracts import Envelope, utcnow
 from pipeline.inference.documents import DocJob, DocumentScheduler
 from pipeline.inference.stage import extraction_emits
-from pipeline.runtime.clients import consumer as make_consumer
-from pipeline.runtime.clients import ensure_ledger_topic, group_id, instance_id, transactional_producer
 from pipeline.runtime.errors import DecodeError
 from pipeline.runtime.ledger import load_ledger
 from pipeline.runtime.policy import RawMessage, dead_letter, status_event, success_emits
+from pipeline.runtime.shell import StageWorkerShell
 from pipeline.runtime.stage import Emit, StageSpec, decode_envelope, encode_envelope
-from pipeline.topics import ledger_topic
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +108,10 @@ class _Tag:
     ledger_key: str
 
 
-class BatchingWorker:
+class BatchingWorker(StageWorkerShell):
+    """Consumes documents, feeds their windows to the shared micro-batcher and commits finished
+    documents in offset order; identity, fencing, ledger and shutdown come from the shell."""
+
     def __init__(
         self,
         stage: StageSpec,
@@ -121,15 +120,8 @@ class BatchingWorker:
         *,
         slot: int | str = 0,
     ) -> None:
-        self.stage = stage
         self.scheduler = scheduler
         self.batcher = scheduler.batcher
-        self.settings = settings
-        self.instance = instance_id(slot)
-        self.group = group_id(settings, stage.name)
-        self.input_topic = settings.topic(stage.input_topic)
-        self.ledger_topic = settings.topic(ledger_topic(stage.name))
-        self.ledger: set[str] = set()
         self.tracker = OffsetTracker()
         self.stats = BatchingWorkerStats()
         self._ready: list[Ready] = []
@@ -137,27 +129,10 @@ class BatchingWorker:
         self._seen: set[str] = set()  # ledger keys in flight (duplicates inside the uncommitted window)
         self._paused: set[int] = set()
         self._backpressure = False
-        self._stop = threading.Event()
         self._last_flush = time.monotonic()
         self._idle_since = time.monotonic()
         self._commit_interval = settings.inference.commit_interval_ms / 1000
-        self.consumer = make_consumer(settings, group=self.group)
-        self._ensure_ledger_topic()
-        self.producer = self._new_producer()
-
-    # -- setup ---------------------------------------------------------------------------------
-    def _ensure_ledger_topic(self) -> None:
-        ensure_ledger_topic(self.settings, self.consumer, self.input_topic, self.stage.name)
-
-    def _new_producer(self) -> Any:
-        return transactional_producer(self.settings, self.stage.name, self.instance, self._stop)
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def install_signal_handlers(self) -> None:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: self.stop())
+        super().__init__(stage, settings, slot=slot)
 
     # -- rebalance -----------------------------------------------------------------------------
     def _on_assign(self, consumer: Any, partitions: list[TopicPartition]) -> None:
@@ -226,14 +201,6 @@ class BatchingWorker:
         finally:
             self._close()
         return self.stats
-
-    def _usable(self, msg: Message) -> bool:
-        err = msg.error()
-        if err is None:
-            return True
-        if err.code() != KafkaError._PARTITION_EOF:
-            log.warning("consumer error on %s: %s", self.input_topic, err)
-        return False
 
     def _admit(self, msg: Message) -> None:
         raw: RawMessage = (

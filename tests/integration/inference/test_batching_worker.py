@@ -149,6 +149,10 @@ def test_a_document_whose_window_breaks_the_model_goes_to_the_dlq_alone(
             max_seq_len=128,
             doc_stride=32,
             warmup=False,
+            # no padding cap and no token budget: the oversized window shares a batch, so bisection must
+            # isolate it (with either limit it would run alone and fail alone)
+            max_padding=1.0,
+            max_batch_tokens=None,
         )
     )
     docs = receipts(6)
@@ -179,3 +183,46 @@ def test_a_document_whose_window_breaks_the_model_goes_to_the_dlq_alone(
     assert [e.document_id for e in dlq] == [bad_id]
     assert dlq[0].payload["error_kind"] == "handler_error"
     assert worker.batcher.stats.failed == 1 and worker.batcher.stats.bisections >= 1
+
+
+def test_the_worker_with_the_shipped_extractor_publishes_what_the_extract_stage_publishes(
+    pipeline_env: Pipeline,
+) -> None:
+    """`docpipe extract-worker`'s default model through Kafka vs the generic extract stage in memory,
+    one window per model run on both sides (so int8 batch effects cannot differ): the same events."""
+    from pipeline.contracts import DocKind, Extraction
+    from pipeline.extract.stage import build_stage as build_extract_stage
+    from pipeline.inference.extractor_model import extractor_model
+    from pipeline.runtime import LocalRunner
+    from tests.unit.extract.conftest import make_ocr
+
+    settings = pipeline_env.settings(
+        inference=InferenceSettings(
+            provider="cpu", max_batch_size=1, max_queue_delay_ms=2, intra_op_threads=1, warmup=False
+        )
+    )
+    empty = make_ocr([], sha="e" * 64)
+    po_change = make_ocr([], kind=DocKind.po_change, sha="f" * 64)
+    po_change.structured = {"document_type": "po_change", "po_number": "PO-7", "change_number": "1", "lines": []}
+    docs = [*receipts(4), empty, po_change]
+    envs = [envelope(d) for d in docs]
+    publish(settings, [(e.document_id.encode(), encode_envelope(e)) for e in envs])
+    model = extractor_model(settings, make_session_factory(settings.inference))
+    scheduler = DocumentScheduler(model, build_batcher(model, settings.inference, name=f"it-ex-{id(settings)}"))
+    run(BatchingWorker(document_stage(scheduler), scheduler, settings))
+
+    def comparable(env: Envelope[Extraction]) -> tuple[str, str, dict[str, object]]:
+        return env.event_id, env.causation_id or "", env.payload.model_dump(mode="json", exclude={"timings_ms"})
+
+    got = {
+        e.document_id: comparable(e)
+        for e in (
+            Envelope[Extraction].model_validate_json(m.value())
+            for m in read_topic(settings, settings.topic(EXTRACTED))
+        )
+    }
+    model.extractor.batch_size = 1
+    reference = LocalRunner(build_extract_stage(settings, extractor=model.extractor)).run(envs)
+    want = {e.document_id: comparable(e) for e in reference.on(EXTRACTED)}
+    assert len(want) == len(docs) and got == want
+    assert got["f" * 64][2]["model"]["backend"] == "structured"

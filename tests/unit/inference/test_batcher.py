@@ -124,6 +124,41 @@ def test_select_batch_keeps_oldest_and_picks_nearest_lengths() -> None:
     assert select_batch(items[:2], 3, bucketing=True) == [0, 1]
 
 
+def test_padding_cap_splits_a_lone_documents_short_and_long_windows() -> None:
+    lengths = [260, 28, 250, 92, 101, 63]  # one document's windows: two full contexts, four focused
+    items = [_Item(None, None, ln, 0.0, i) for i, ln in enumerate(lengths)]  # type: ignore[arg-type]
+    assert select_batch(items, 8, bucketing=True) == [0, 1, 2, 3, 4, 5]  # no cap: one run padded to 260
+    first = select_batch(items, 8, bucketing=True, max_padding=0.2)
+    assert first == [0, 2]  # the long pair; adding 101 would make 22 % of the tokens padding
+    rest = [items[i] for i in range(len(items)) if i not in first]
+    picked = [rest[i].length for i in select_batch(rest, 8, bucketing=True, max_padding=0.2)]
+    assert picked == [28]  # the oldest always goes, alone if every neighbour pads it past the cap
+    assert [rest[i].length for i in select_batch(rest, 8, bucketing=True, max_padding=0.3)] == [28, 63]
+    assert select_batch(items, 8, bucketing=False, max_padding=0.0) == [0, 1, 2, 3, 4, 5]  # FIFO: no cap
+
+
+def test_token_budget_batches_short_windows_and_runs_long_ones_alone() -> None:
+    """CPU cost per sequence falls with batch size only for short windows: a 256-token budget."""
+    lengths = [28] * 10 + [92, 95, 260]
+    items = [_Item(None, None, ln, 0.0, i) for i, ln in enumerate(lengths)]  # type: ignore[arg-type]
+    assert select_batch(items, 16, bucketing=True, max_tokens=256) == list(range(9))  # 9 x 28 = 252
+    assert select_batch(items[10:], 16, bucketing=True, max_tokens=256) == [0, 1]  # 2 x 95 = 190
+    assert select_batch(items[12:] + items[:3], 16, bucketing=True, max_tokens=256) == [0]  # 260 alone
+    assert select_batch(items, 8, bucketing=True, max_tokens=None) == [0, 1, 2, 3, 4, 5, 6, 7]
+
+
+def test_a_request_that_fills_the_token_budget_does_not_wait_for_mates() -> None:
+    rec = Recorder()
+    with MicroBatcher(rec, max_batch_size=8, max_queue_delay_ms=60_000, max_batch_tokens=256) as b:
+        assert b.submit(Req(1, length=300)).result(10) == 2  # would wait a minute for batch-mates otherwise
+        short = b.submit(Req(2, length=20))
+        with pytest.raises(TimeoutError):
+            short.result(0.2)  # a short one still waits for mates (up to the queue delay)
+        futs = b.submit_many([Req(i, length=20) for i in range(3, 10)])  # fills max_batch_size
+        assert short.result(10) == 4 and [f.result(10) for f in futs] == [i * 2 for i in range(3, 10)]
+    assert [len(x) for x in rec.batches] == [1, 8]
+
+
 def test_failing_request_is_isolated_by_bisection() -> None:
     gate = threading.Semaphore(0)
     rec = Recorder(gate)
