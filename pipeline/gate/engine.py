@@ -3,7 +3,7 @@ outcome follows from the failed rules' severities. Pure: same context and policy
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal
 
@@ -15,6 +15,15 @@ from pipeline.gate.rules.base import Check, Params
 from pipeline.refdata.records import DocumentIndexEntry, PORecord, VendorRecord
 
 
+def match_tolerance(policy: Policy) -> MatchTolerance:
+    p = policy.params("po.two_way")
+    return MatchTolerance(
+        price_pct=Decimal(str(p["price_tolerance_pct"])),
+        quantity_pct=Decimal(str(p["quantity_tolerance_pct"])),
+        amount_abs=Decimal(str(p["amount_tolerance"])),
+    )
+
+
 def build_context(
     doc: NormalizedDocument,
     policy: Policy,
@@ -24,18 +33,15 @@ def build_context(
     vendor: VendorRecord | None = None,
     po: PORecord | None = None,
     duplicates: tuple[DocumentIndexEntry, ...] = (),
+    billed: Mapping[int, Decimal] | None = None,
 ) -> GateContext:
-    """Gather the context, computing the PO match once (rules read it, the decision carries it)."""
+    """Gather the context, computing the PO match once (rules read it, the decision carries it).
+
+    `billed`: quantity per PO line that earlier invoices already billed (the gate's database)."""
     ctx = GateContext(
         doc=doc, today=today, document_id=document_id, vendor=vendor, po=po, duplicates=duplicates
     )
     if po is not None and doc.kind.value == "invoice":
-        p = policy.params("po.two_way")
-        tol = MatchTolerance(
-            price_pct=Decimal(str(p["price_tolerance_pct"])),
-            quantity_pct=Decimal(str(p["quantity_tolerance_pct"])),
-            amount_abs=Decimal(str(p["amount_tolerance"])),
-        )
         sub = ctx.amount("subtotal")
         if sub is None and ctx.amount("total") is not None:
             sub = ctx.amount("total") - (ctx.amount("tax") or Decimal(0))  # type: ignore[operator]
@@ -45,7 +51,7 @@ def build_context(
             document_id=document_id,
             vendor=vendor,
             po=po,
-            po_match=match_po(doc, po, sub, tol),
+            po_match=match_po(doc, po, sub, match_tolerance(policy), billed),
             duplicates=duplicates,
         )
     return ctx

@@ -2,11 +2,13 @@
 
 Invoice lines are paired with PO lines by SKU, then by description similarity, then (single-line
 documents only) by position. Prices must lie within a percentage of the PO price; invoiced
-quantities may not exceed ordered (2-way) or received (3-way) quantities beyond a tolerance.
+quantities, together with what earlier invoices already billed on the same PO line, may not exceed
+ordered (2-way) or received (3-way) quantities beyond a tolerance.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
@@ -57,14 +59,32 @@ def _pair(
     return out
 
 
+def invoiced_quantities(
+    doc: NormalizedDocument, po: PORecord, tol: MatchTolerance = MatchTolerance()
+) -> dict[int, Decimal]:
+    """Quantity this invoice bills per PO line (the pairing `match_po` uses): what the gate records."""
+    out: dict[int, Decimal] = {}
+    for item, line, _ in _pair(doc.line_items, po, tol):
+        if line is not None and item.quantity is not None:
+            out[line.line_no] = out.get(line.line_no, Decimal(0)) + item.quantity
+    return out
+
+
 def _within(actual: Decimal, expected: Decimal, pct: Decimal) -> bool:
     return abs(actual - expected) <= abs(expected) * pct / HUNDRED
 
 
 def match_po(
-    doc: NormalizedDocument, po: PORecord, subtotal: Decimal | None, tol: MatchTolerance = MatchTolerance()
+    doc: NormalizedDocument,
+    po: PORecord,
+    subtotal: Decimal | None,
+    tol: MatchTolerance = MatchTolerance(),
+    billed: Mapping[int, Decimal] | None = None,
 ) -> POMatch:
-    """Compare the invoice with the PO (and its receipts); details say why per line."""
+    """Compare the invoice with the PO (and its receipts); details say why per line.
+
+    `billed`: quantity per PO line already billed by earlier invoices (from the gate's database)."""
+    billed = billed or {}
     if not doc.line_items:
         if subtotal is None:
             return POMatch(
@@ -96,16 +116,26 @@ def match_po(
         if item.unit_price is not None and not _within(item.unit_price, line.unit_price, tol.price_pct):
             problems.append(f"price {item.unit_price} vs PO {line.unit_price} (tolerance {tol.price_pct}%)")
         qty = item.quantity
-        if qty is not None and qty > line.quantity * (1 + tol.quantity_pct / HUNDRED):
-            problems.append(f"quantity {qty} exceeds ordered {line.quantity}")
+        before = billed.get(line.line_no, Decimal(0))
+        entry["billed_before"] = str(before)
+        if qty is not None and qty + before > line.quantity * (1 + tol.quantity_pct / HUNDRED):
+            if before:
+                problems.append(
+                    f"quantity {qty} plus {before} already billed by earlier invoices exceeds "
+                    f"ordered {line.quantity}"
+                )
+            else:
+                problems.append(f"quantity {qty} exceeds ordered {line.quantity}")
         if item.unit_price is None or qty is None:
             problems.append("quantity or unit price missing on the invoice line")
         if not problems:
             ok_2way += 1
         received = po.received(line.line_no)
         entry["received"] = str(received)
-        if qty is not None and qty <= received * (1 + tol.quantity_pct / HUNDRED):
+        if qty is not None and qty + before <= received * (1 + tol.quantity_pct / HUNDRED):
             ok_3way += 1
+        elif before:
+            entry["not_received"] = f"invoiced {qty} plus {before} billed earlier but received {received}"
         else:
             entry["not_received"] = f"invoiced {qty} but received {received}"
         lines.append(entry)

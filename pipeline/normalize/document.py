@@ -319,6 +319,7 @@ def normalize_extraction(ex: Extraction, ref: RefView, cfg: NormalizeConfig) -> 
         model=ex.model,
         normalizer_version=cfg.version,
         structured=ex.structured,
+        warnings=list(ex.warnings),
     )
     if ex.kind == DocKind.po_change:
         _po_change(ex, ref, doc)

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from pipeline.config import Settings
 from pipeline.contracts import Envelope, Extraction
 from pipeline.normalize.config import NormalizeConfig
 from pipeline.normalize.document import RefView, normalize_extraction
 from pipeline.normalize.po import DEFAULT_PATTERNS
-from pipeline.runtime import Emit, StageSpec, TransientError
+from pipeline.runtime import Emit, StageSpec, database_transient
 from pipeline.topics import EXTRACTED, NORMALIZED
 
 STAGE = "normalize"
@@ -33,10 +31,8 @@ def make_stage(refdata: Callable[[], RefView], config: NormalizeConfig) -> Stage
     spec: StageSpec
 
     def handle(event: Envelope[Extraction]) -> Sequence[Emit]:
-        try:
+        with database_transient("reference data"):
             ref = refdata()
-        except SQLAlchemyError as exc:
-            raise TransientError(f"reference data unavailable: {exc.__class__.__name__}") from None
         doc = normalize_extraction(event.payload, ref, config)
         return [Emit(NORMALIZED, event.follow(NORMALIZED, doc, spec.producer))]
 

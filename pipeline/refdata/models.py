@@ -1,4 +1,5 @@
-"""SQLAlchemy 2 models of the reference data and the document index (schema: migration 0001_refdata).
+"""SQLAlchemy 2 models of the reference data and the document index (schema: migrations 0001_refdata,
+0004_gate_claims).
 
 Amounts are stored as canonical decimal strings (exact and portable between SQLite and PostgreSQL);
 the repository converts them to Decimal.
@@ -9,7 +10,18 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, ForeignKeyConstraint, Index, Integer, String, Text
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -119,4 +131,31 @@ class DocumentIndex(Base):
     currency: Mapped[str | None] = mapped_column(String(3))
     doc_date: Mapped[date | None] = mapped_column(Date)
     kind: Mapped[str] = mapped_column(String(20))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DuplicateClaim(Base):
+    """A duplicate key (vendor + invoice number, or vendor + amount + date) owned by the first document
+    that claimed it: the primary key makes a second owner impossible, even for concurrent gate workers."""
+
+    __tablename__ = "duplicate_claims"
+
+    vendor_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    claim_kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    claim_value: Mapped[str] = mapped_column(String(200), primary_key=True)
+    document_id: Mapped[str] = mapped_column(String(64), index=True)
+    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class POLineBilling(Base):
+    """Quantity one invoice bills on one PO line; `id` orders invoices, so each sees only earlier ones."""
+
+    __tablename__ = "po_line_billings"
+    __table_args__ = (UniqueConstraint("po_number", "line_no", "document_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    po_number: Mapped[str] = mapped_column(String(64))
+    line_no: Mapped[int] = mapped_column(Integer)
+    document_id: Mapped[str] = mapped_column(String(64), index=True)
+    quantity: Mapped[Decimal] = mapped_column(DecimalString)
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,24 +1,17 @@
-"""Database access for reference data: snapshot loading, duplicate lookup, document index writes."""
+"""Database access for reference data: snapshot loading, and the gate's document record (see claims)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from decimal import Decimal
+from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, selectinload
 
-from pipeline.refdata.models import DocumentIndex, GoodsReceipt, PurchaseOrder, Vendor
-from pipeline.refdata.records import DocumentIndexEntry, POLineRecord, PORecord, ReceiptRecord, VendorRecord
+from pipeline.refdata.claims import GateRecord, PriorDocuments, record_and_claim
+from pipeline.refdata.models import GoodsReceipt, PurchaseOrder, Vendor
+from pipeline.refdata.records import POLineRecord, PORecord, ReceiptRecord, VendorRecord
 from pipeline.refdata.snapshot import RefSnapshot
-
-CENT = Decimal("0.01")
-
-
-def amount_key(amount: Decimal | None) -> Decimal | None:
-    """Amounts are compared at cent precision (the index stores this form)."""
-    return None if amount is None else amount.quantize(CENT)
 
 
 class RefDataRepository:
@@ -78,48 +71,6 @@ class RefDataRepository:
             ]
         return RefSnapshot.of(vendors, pos)
 
-    def find_duplicates(self, entry: DocumentIndexEntry) -> list[DocumentIndexEntry]:
-        """Other documents of the same vendor with the same invoice number, or the same amount and date."""
-        if entry.vendor_id is None:
-            return []
-        conds = []
-        if entry.invoice_number:
-            conds.append(DocumentIndex.invoice_number == entry.invoice_number)
-        amount = amount_key(entry.amount)
-        if amount is not None and entry.doc_date is not None:
-            conds.append(and_(DocumentIndex.amount == amount, DocumentIndex.doc_date == entry.doc_date))
-        if not conds:
-            return []
-        stmt = (
-            select(DocumentIndex)
-            .where(
-                DocumentIndex.vendor_id == entry.vendor_id,
-                DocumentIndex.document_id != entry.document_id,
-                or_(*conds),
-            )
-            .order_by(DocumentIndex.recorded_at, DocumentIndex.document_id)
-            .limit(20)
-        )
-        with Session(self.engine) as s:
-            return [
-                DocumentIndexEntry(
-                    r.document_id, r.vendor_id, r.invoice_number, r.amount, r.doc_date, r.currency
-                )
-                for r in s.scalars(stmt)
-            ]
-
-    def record_document(self, entry: DocumentIndexEntry, kind: str, at: datetime | None = None) -> None:
-        """Idempotent upsert keyed by document id (a replayed document overwrites its own row)."""
-        with Session(self.engine) as s, s.begin():
-            s.merge(
-                DocumentIndex(
-                    document_id=entry.document_id,
-                    vendor_id=entry.vendor_id,
-                    invoice_number=entry.invoice_number,
-                    amount=amount_key(entry.amount),
-                    currency=entry.currency,
-                    doc_date=entry.doc_date,
-                    kind=kind,
-                    recorded_at=at or datetime.now(UTC),
-                )
-            )
+    def record_and_claim(self, rec: GateRecord, at: datetime | None = None) -> PriorDocuments:
+        """Record a gated document, claim its duplicate keys, bill its PO lines (one transaction)."""
+        return record_and_claim(self.engine, rec, at)

@@ -1,10 +1,14 @@
-"""Duplicate invoices: the same vendor with the same invoice number, or the same amount and date."""
+"""Duplicate invoices: the same vendor with the same invoice number, or the same amount and date.
+
+The candidates come from the gate's claims (pipeline.refdata.claims): documents that own one of this
+document's duplicate keys. Invoice numbers compare on letters and digits ('INV-001' = 'inv 001')."""
 
 from __future__ import annotations
 
 from pipeline.contracts import DocKind, Severity
 from pipeline.gate.context import GateContext
 from pipeline.gate.rules.base import Check, Params, Rule, not_applicable
+from pipeline.refdata.claims import invoice_number_key
 
 
 def _duplicates(ctx: GateContext, p: Params) -> Check:
@@ -15,7 +19,7 @@ def _duplicates(ctx: GateContext, p: Params) -> Check:
     for d in ctx.duplicates:
         if d.document_id == ctx.document_id:
             continue
-        if number and d.invoice_number == number:
+        if number and d.invoice_number and invoice_number_key(d.invoice_number) == invoice_number_key(number):
             hits.append((d, f"same invoice number {number}"))
         elif amount is not None and when is not None and d.amount == amount and d.doc_date == when:
             hits.append((d, f"same amount {amount} and date {when}"))

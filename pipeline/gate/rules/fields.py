@@ -23,6 +23,18 @@ def _required(ctx: GateContext, p: Params) -> Check:
     )
 
 
+def _no_instructions(ctx: GateContext, p: Params) -> Check:
+    found = [w for w in ctx.doc.warnings if w.startswith("instruction-like text")]
+    if found:
+        return Check(
+            False,
+            f"The document contains text addressed to a machine ({len(found)} line(s), quarantined "
+            "and not used); a person must look at it.",
+            details={"warnings": found},
+        )
+    return Check(True, "No instruction-like text on the document.")
+
+
 def _valid(ctx: GateContext, p: Params) -> Check:
     bad = {
         n: f
@@ -117,6 +129,13 @@ RULES = [
             "receipt": ["merchant", "date", "total"],
             "po_change": ["po_number", "change_number"],
         },
+    ),
+    Rule(
+        "document.instructions",
+        "The document contains no text addressed to a machine (prompt injection).",
+        Severity.review,
+        _no_instructions,
+        ALL_KINDS,
     ),
     Rule(
         "fields.valid",

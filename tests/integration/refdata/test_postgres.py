@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import tempfile
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import Engine
 
 from pipeline.config import Settings
 from pipeline.db import make_engine, migrate
+from pipeline.refdata.claims import GateRecord
 from pipeline.refdata.loader import RefDataLoadError, load_dir
 from pipeline.refdata.records import DocumentIndexEntry
 from pipeline.refdata.repository import RefDataRepository
 from pipeline.refdata.sample import write_sample
+from tests.unit.refdata.claims_race import billing_race, duplicate_race
 
 pytestmark = pytest.mark.postgres
 
@@ -28,6 +32,12 @@ def pg(pg_url: str):  # type: ignore[no-untyped-def]
     return engine
 
 
+def write_sample_db(engine: Engine) -> None:
+    with tempfile.TemporaryDirectory() as d:
+        write_sample(Path(d))
+        load_dir(Path(d), engine)
+
+
 def test_migrate_load_snapshot_and_duplicates(pg, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     write_sample(tmp_path / "csv")
     assert load_dir(tmp_path / "csv", pg).counts["vendors"] == 6
@@ -36,10 +46,22 @@ def test_migrate_load_snapshot_and_duplicates(pg, tmp_path: Path) -> None:  # ty
     assert po is not None and po.total == Decimal("330.00") and po.lines[1].unit_price == Decimal("0.40")
     repo = RefDataRepository(pg)
     entry = DocumentIndexEntry("a" * 64, "V001", "INV-1", Decimal("392.70"), date(2026, 11, 15), "EUR")
-    repo.record_document(entry, "invoice", datetime(2026, 11, 23, tzinfo=UTC))
-    repo.record_document(entry, "invoice")
+    first = GateRecord(entry, "invoice", "PO-1001", {1: Decimal(60)})
+    assert repo.record_and_claim(first, datetime(2026, 11, 23, tzinfo=UTC)).duplicates == ()
+    assert repo.record_and_claim(first).duplicates == ()  # a replay is not its own duplicate
     other = DocumentIndexEntry("b" * 64, "V001", "INV-2", Decimal("392.7"), date(2026, 11, 15))
-    assert [d.document_id for d in repo.find_duplicates(other)] == ["a" * 64]
+    prior = repo.record_and_claim(GateRecord(other, "invoice", "PO-1001", {1: Decimal(10)}))
+    assert [d.document_id for d in prior.duplicates] == ["a" * 64] and prior.billed == {1: Decimal(60)}
+
+
+def test_concurrent_copies_of_one_invoice_have_exactly_one_owner(pg, pg_url: str) -> None:  # type: ignore[no-untyped-def]
+    write_sample_db(pg)
+    duplicate_race(pg_url)
+
+
+def test_concurrent_invoices_on_one_po_line_see_each_other(pg, pg_url: str) -> None:  # type: ignore[no-untyped-def]
+    write_sample_db(pg)
+    billing_race(pg_url)
 
 
 def test_bad_load_writes_nothing(pg, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

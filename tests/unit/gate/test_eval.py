@@ -115,10 +115,59 @@ def test_sroie_label_names_are_mapped(tmp_path: Path) -> None:
     line["truth"] = {"company": "KEDAI RUNCIT MAJU", "date": "12/05/2018", "total": "12.50", "address": "X"}
     p = tmp_path / "one.jsonl"
     p.write_text(json.dumps(line) + "\n")
-    [(_, _, truth)], _ = read_jsonl(p)
-    assert truth == {
+    [row], _ = read_jsonl(p)
+    assert row.truth == {
         "merchant": "KEDAI RUNCIT MAJU",
         "date": "12/05/2018",
         "total": "12.50",
         "merchant_address": "X",
     }
+
+
+def test_cli_with_reference_csvs_records_duplicates_and_counts_rejected_documents(tmp_path: Path) -> None:
+    """--refdata: a throw-away database, every rule, documents recorded in order like the gate stage."""
+    from pipeline.contracts import BlobRef
+    from pipeline.refdata.sample import write_sample
+    from tests.unit.normalize.factories import acme_invoice
+
+    write_sample(tmp_path / "csv")
+    original = acme_invoice()
+    copy = acme_invoice()  # the same invoice again, another file
+    copy.blob = BlobRef(uri="file:///tmp/copy", sha256="b" * 64, size=11, media_type="application/pdf")
+    truth = {
+        "invoice_number": {"value": "INV-77"},
+        "total": {"value": "392.70"},
+        "vendor": "ACME Industrial Supplies GmbH",
+    }
+    lines = [
+        {"source": "samples", "doc_id": "inv-1", "extraction": original.model_dump(mode="json"), "truth": truth},
+        {"source": "samples", "doc_id": "inv-2", "extraction": copy.model_dump(mode="json"), "truth": truth,
+         "must_stop": ["duplicate"]},
+        {"source": "samples", "doc_id": "junk", "error": "UnsupportedMediaType: empty file", "truth": {}},
+    ]
+    data_file = tmp_path / "rows.jsonl"
+    data_file.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    args = ["eval", "gate", str(data_file), "--refdata", str(tmp_path / "csv"), "--plot", str(tmp_path / "c.png")]
+    res = CliRunner().invoke(app, [*args, "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout.strip().splitlines()[-1])
+    assert data["documents"] == 3 and data["pipeline_errors"] == ["samples:junk: UnsupportedMediaType: empty file"]
+    assert "duplicates.invoice" in data["rules"]
+    assert data["blocking"]["duplicates.invoice"]["documents"] == 1  # the copy, not the original
+    assert data["blocking"]["pipeline.error"] == {"documents": 1, "only_reason": 1}
+    assert all(p["must_stop_auto"] == 0 for p in data["curve"])  # the copy never goes straight through
+    # canonical truth values compare as is: the original's number and total are right
+    assert data["field_errors"] == {}
+
+
+def test_missed_values_and_must_stop_documents_are_counted_not_hidden() -> None:
+    from pipeline.gate.evaluate import FieldOutcome, ItemResult, curve_point
+
+    ok = ItemResult(1, True, (("total", "total", 0.97),), (FieldOutcome("total", 0.97, True),), missed=("iban",))
+    right = (FieldOutcome("total", 0.99, True),)
+    leak = ItemResult(2, True, (("total", "total", 0.99),), right, must_stop=("duplicate",))
+    p = curve_point([ok, leak], 0.95)
+    assert p.auto_documents == 2 and p.auto_missed_fields == 1 and p.must_stop_auto == 1
+    assert choose_threshold([p]) is None  # a threshold that lets a must-stop document through is never chosen
+    assert curve_point([ok, leak], 0.98).auto_documents == 1
+    assert curve_point([ok, leak], 0.98, {"total": 0.9}).auto_documents == 2  # per-field threshold wins

@@ -239,3 +239,14 @@ def test_low_confidence_line_item_fails_confidence() -> None:
     ex.line_items[1].confidence = 0.4
     r = reason(run_gate(ex), "fields.confidence")
     assert not r.passed and "line_items[2] 0.40 < 0.90" in r.message
+
+
+def test_quarantined_instructions_send_the_document_to_a_person() -> None:
+    """An otherwise perfect invoice with a prompt-injection line is never straight-through."""
+    ex = acme_invoice()
+    ex.warnings = ["instruction-like text quarantined (page 1, line 12)"]
+    d = run_gate(ex)
+    r = reason(d, "document.instructions")
+    assert not r.passed and "1 line(s)" in r.message and d.outcome == Outcome.exception
+    assert d.document.warnings == ex.warnings  # carried through normalization for the reviewer
+    assert reason(run_gate(acme_invoice()), "document.instructions").passed

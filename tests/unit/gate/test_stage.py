@@ -54,3 +54,62 @@ def test_gate_stage_decides_and_catches_duplicates_across_documents(tmp_path: Pa
     assert dec2.outcome == Outcome.exception
     # the sample GR only covers 150 of 200 nuts: 3-way match fails in the real reference data
     assert not next(r for r in dec1.reasons if r.rule_id == "po.three_way").passed
+
+
+def test_gate_stage_counts_quantities_billed_by_earlier_invoices(tmp_path: Path) -> None:
+    from pipeline.db import make_engine
+    from pipeline.refdata.loader import load_dir
+    from pipeline.refdata.sample import write_sample
+
+    settings = Settings(home=tmp_path)
+    stage = build_stage(settings)
+    write_sample(tmp_path / "ref")
+    load_dir(tmp_path / "ref", make_engine(settings.db_url))
+    snapshot = ref()
+    full = normalize_extraction(acme_invoice(), snapshot, NormalizeConfig())
+    ten_more = acme_invoice(invoice_number="INV-78", subtotal="25,00", tax="4,75", total="29,75")
+    ten_more.line_items = ten_more.line_items[:1]
+    ten_more.line_items[0].quantity, ten_more.line_items[0].amount = "10", "25,00"
+    extra = normalize_extraction(ten_more, snapshot, NormalizeConfig())
+    runner = LocalRunner(stage)
+
+    def two_way(doc: NormalizedDocument, doc_id: str, event_id: str) -> tuple[bool, str]:
+        [out] = runner.run([envelope(doc, doc_id, event_id)]).on(DECIDED)
+        r = next(r for r in Decision.model_validate(out.payload.model_dump()).reasons if r.rule_id == "po.two_way")
+        return r.passed, r.message
+
+    assert two_way(full, "1" * 64, "ev1")[0]  # all 100 bolts of PO-1001 line 1
+    passed, message = two_way(extra, "3" * 64, "ev3")
+    assert not passed and "quantity 10 plus 100 already billed by earlier invoices exceeds ordered 100" in message
+    assert two_way(full, "1" * 64, "ev1-replay")[0]  # a replay still sees only the invoices before it
+
+
+def test_two_gate_workers_deciding_copies_at_once_pass_only_one(tmp_path: Path) -> None:
+    """Two stages (own engines, as on two partitions) decide two files of one invoice concurrently."""
+    import threading
+
+    from pipeline.db import make_engine
+    from pipeline.refdata.loader import load_dir
+    from pipeline.refdata.sample import write_sample
+
+    settings = Settings(home=tmp_path)
+    write_sample(tmp_path / "ref")
+    stages = [build_stage(settings), build_stage(settings)]
+    load_dir(tmp_path / "ref", make_engine(settings.db_url))
+    doc = normalize_extraction(acme_invoice(), ref(), NormalizeConfig())
+    barrier = threading.Barrier(2)
+    passed: dict[int, bool] = {}
+
+    def work(i: int) -> None:
+        runner = LocalRunner(stages[i])
+        barrier.wait()
+        [out] = runner.run([envelope(doc, str(i + 1) * 64, f"ev{i}")]).on(DECIDED)
+        decision = Decision.model_validate(out.payload.model_dump())
+        passed[i] = next(r for r in decision.reasons if r.rule_id == "duplicates.invoice").passed
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(passed.values()) == [False, True]

@@ -9,7 +9,6 @@ from sqlalchemy.orm import Session
 from pipeline.db import make_engine, migrate
 from pipeline.refdata.loader import RefDataLoadError, load_dir
 from pipeline.refdata.models import POLine, Vendor
-from pipeline.refdata.records import DocumentIndexEntry
 from pipeline.refdata.repository import RefDataRepository
 from pipeline.refdata.sample import write_sample
 from pipeline.refdata.snapshot import CachedRefData
@@ -32,6 +31,8 @@ def test_migration_creates_tables(engine) -> None:  # type: ignore[no-untyped-de
         "po_lines",
         "goods_receipts",
         "document_index",
+        "duplicate_claims",
+        "po_line_billings",
     } <= names
 
 
@@ -95,20 +96,6 @@ def test_missing_column_and_missing_dir(engine, tmp_path: Path) -> None:  # type
         load_dir(tmp_path / "c", engine)
     with pytest.raises(RefDataLoadError, match="not a directory"):
         load_dir(tmp_path / "nope", engine)
-
-
-def test_document_index_duplicates(engine) -> None:  # type: ignore[no-untyped-def]
-    repo = RefDataRepository(engine)
-    a = DocumentIndexEntry("a" * 64, "V001", "INV-1", Decimal("100.00"), date(2026, 11, 1), "EUR")
-    repo.record_document(a, "invoice")
-    repo.record_document(a, "invoice")  # idempotent
-    same_number = DocumentIndexEntry("b" * 64, "V001", "INV-1", Decimal("5"), date(2026, 1, 1))
-    assert [d.document_id for d in repo.find_duplicates(same_number)] == ["a" * 64]
-    same_amount_date = DocumentIndexEntry("c" * 64, "V001", "INV-2", Decimal("100"), date(2026, 11, 1))
-    assert [d.document_id for d in repo.find_duplicates(same_amount_date)] == ["a" * 64]
-    other_vendor = DocumentIndexEntry("d" * 64, "V002", "INV-1", Decimal("100"), date(2026, 11, 1))
-    assert repo.find_duplicates(other_vendor) == []
-    assert repo.find_duplicates(a) == []  # never itself
 
 
 def test_cached_loader_reloads_after_ttl() -> None:
