@@ -65,6 +65,11 @@ class Extraction(ContractModel):
     line_items: list[ExtractedLineItem] = Field(default_factory=list)
     structured: dict[str, Any] | None = None
     timings_ms: dict[str, float] = Field(default_factory=dict)
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="Things a reviewer must know, e.g. instruction-like text that was quarantined "
+        "(location only, never the text).",
+    )
 
 
 class NormalizedField(ContractModel):
@@ -131,3 +136,4 @@ class NormalizedDocument(ContractModel):
     model: ModelRef | None = None
     normalizer_version: str = "1"
     structured: dict[str, Any] | None = None
+    warnings: list[str] = Field(default_factory=list, description="Carried over from the extraction.")
