@@ -156,15 +156,24 @@ class InferenceSettings(BaseModel):
     max_batch_size: int = Field(default=8, ge=1, description="8 measured on CPU; raise on GPUs (32-64).")
     max_queue_delay_ms: float = Field(default=10.0, ge=0.0)
     bucketing: bool = True
+    max_padding: float = Field(
+        default=0.5, ge=0.0, le=1.0,
+        description="Largest padded share of a batch's tokens (bucketing); 1 = no cap (GPUs, where padding is cheap).")
+    max_batch_tokens: int | None = Field(
+        default=256, ge=1,
+        description="Largest padded batch (sequences x longest) with bucketing; CPU time per sequence only "
+                    "falls with batch size for short windows on a CPU (measured); None = no cap (GPUs).")
     queue_high_watermark: int = Field(
         default=256, ge=1, description="Queued sequences that pause consumption.")
     queue_low_watermark: int = Field(default=64, ge=0, description="Resume consumption at or below this.")
     max_seq_len: int = Field(default=384, ge=32)
     doc_stride: int = Field(default=128, ge=0)
     document_model: str = Field(
-        default="pipeline.inference.stage:reference_model",
-        description="module:function(settings, session_factory) -> DocumentModel (prepare/infer/finish).")
-    model_path: Path | None = Field(default=None, description="ONNX model folder for the reference model.")
+        default="pipeline.inference.extractor_model:extractor_model",
+        description="module:function(settings, session_factory) -> DocumentModel (prepare/infer/finish); "
+                    "default the extract stage's Extractor (same events as the generic extract stage).")
+    model_path: Path | None = Field(
+        default=None, description="Model folder; default: extract_model (the packaged registry model).")
     commit_interval_ms: float = Field(default=100.0, gt=0, description="Batching worker transaction cadence.")
 
 

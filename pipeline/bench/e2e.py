@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipeline.bench.cpu import MachineCpu, cpu_report, process_cpu_s
 from pipeline.config import Settings
 from pipeline.local.progress import Timelines, summarize
 from pipeline.local.run import child_env, follow, isolated_settings, prepare, stage_services, wait_until_joined
@@ -43,6 +44,9 @@ def run_e2e(base: Settings, plan: E2EPlan) -> dict[str, Any]:
     try:
         startup_s = wait_until_joined(sup)
         timelines = Timelines()
+        load_start = os.getloadavg()[0]
+        cpu0 = {name: process_cpu_s(p.pid) for name, p in sup.procs.items()}
+        m0, own0 = MachineCpu.now(), time.process_time()
         t0 = time.monotonic()
         results = submit_paths(plan.files, open_blobstore(settings.blob_root), settings, producer(settings))
         submit_s = time.monotonic() - t0
@@ -51,6 +55,9 @@ def run_e2e(base: Settings, plan: E2EPlan) -> dict[str, Any]:
                 timelines.expect(r.document_id)
         follow(settings, timelines, sup, t0 + plan.timeout_s)
         wall = time.monotonic() - t0
+        cpu = cpu_report(cpu0, {name: process_cpu_s(p.pid) for name, p in sup.procs.items()}, m0,
+                         MachineCpu.now(), time.process_time() - own0)
+        load_end = os.getloadavg()[0]
     finally:
         sup.stop()
     summary = summarize(timelines, [s for s in PIPELINE_ORDER if s in stages])
@@ -66,5 +73,7 @@ def run_e2e(base: Settings, plan: E2EPlan) -> dict[str, Any]:
         "worker_startup_s": round(startup_s, 1),
         "workers": {s: plan.workers.get(s, 1) for s in stages},
         "cores": os.cpu_count(),
+        "loadavg_1m": {"start": round(load_start, 2), "end": round(load_end, 2)},
+        "cpu": cpu,
         **summary,
     }

@@ -46,6 +46,16 @@ def _logging(verbose: bool) -> None:
     )
 
 
+def _instrument(stage: Any, group: str, instance: str | None) -> Any:
+    """/metrics on DOCPIPE_METRICS_PORT and the group's lag, like every stage worker."""
+    from pipeline.observability.worker import instrument_consumer
+    from pipeline.topics import APPROVED
+
+    settings = get_settings()
+    return instrument_consumer(stage.name, stage.version, settings, topic=settings.topic(APPROVED), group=group,
+                               instance=instance or "")
+
+
 @erp_app.command("sql")
 def sql_cmd(
     db: str = typer.Option(None, "--db", help="SQLAlchemy URL (default: settings database_url / SQLite)."),
@@ -72,6 +82,9 @@ def sql_cmd(
         instance_id=instance_id,
         idle_exit_s=idle_exit,
     )
+    from pipeline.erp.stage import sql_sink_stage
+
+    probes = _instrument(sql_sink_stage(), opts.group, instance_id)
     try:
         res = _run_surviving_database_outages(lambda: SqlSink(settings, opts), _stop_on_signals())
     except KafkaException as exc:
@@ -80,6 +93,8 @@ def sql_cmd(
         fail(f"database: {str(exc.orig if isinstance(exc, DBAPIError) else exc).splitlines()[0]}")
     except OSError as exc:
         fail(f"database: {exc}")
+    finally:
+        probes.stop()
     data = {
         "batches": res.batches,
         **res.stats.as_dict(),
@@ -94,6 +109,9 @@ def _run_surviving_database_outages(make_sink: Any, stop: threading.Event) -> An
     from the offsets stored in the database, so nothing is lost or applied twice. Other errors stop it."""
     from sqlalchemy.exc import InterfaceError, OperationalError
 
+    from pipeline.erp.stage import SQL_SINK
+    from pipeline.observability.metrics import METRICS
+
     delay = 1.0
     while True:
         try:
@@ -101,6 +119,7 @@ def _run_surviving_database_outages(make_sink: Any, stop: threading.Event) -> An
         except (OperationalError, InterfaceError) as exc:
             if stop.is_set():
                 raise
+            METRICS.error(SQL_SINK, "database_outage")
             reason = str(exc.orig if isinstance(exc, DBAPIError) else exc).splitlines()[0]
             logging.getLogger("docpipe.erp").warning("database unavailable (%s); retrying in %.0fs", reason, delay)
             time.sleep(delay)
@@ -160,12 +179,17 @@ def webhook_cmd(
         instance_id=instance_id,
         idle_exit_s=idle_exit,
     )
+    from pipeline.erp.stage import webhook_stage
+
+    probes = _instrument(webhook_stage(), opts.group, instance_id)
     try:
         stats = WebhookDelivery(get_settings(), opts).run(_stop_on_signals())
     except KafkaException as exc:
         fail(f"kafka: {exc.args[0].str() if exc.args else exc}")
     except RuntimeError as exc:
         fail(str(exc))
+    finally:
+        probes.stop()
     data = {k: (round(v, 2) if isinstance(v, float) else v) for k, v in vars(stats).items()}
     emit(data, as_json, "erp webhook: " + ", ".join(f"{k}={v}" for k, v in data.items()))
 

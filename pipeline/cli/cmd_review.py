@@ -24,23 +24,38 @@ def register(app: typer.Typer) -> None:
         host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
         port: Annotated[int, typer.Option(help="TCP port.")] = 8080,
     ) -> None:
-        """Run the review web app (migrates the database first)."""
+        """Run the review web app (migrates the database first).
+
+        With DOCPIPE_METRICS_PORT set, Prometheus metrics (HTTP latency, reviewer actions, queue
+        depth, outbox backlog) are served there, apart from the app's own port.
+        """
+        from functools import partial
+
         import uvicorn
 
+        from pipeline import __version__
         from pipeline.config import get_settings
+        from pipeline.observability.worker import serve_process
+        from pipeline.review.metrics import DbSampler, sample_review
         from pipeline.review.store import open_store
         from pipeline.review.web.app import create_app
 
         settings = get_settings()
-        engine, _ = open_store(settings)
-        uvicorn.run(
-            create_app(settings, engine),
-            host=host,
-            port=port,
-            log_level="info",
-            server_header=False,
-            proxy_headers=False,
-        )
+        engine, sessions = open_store(settings)
+        probes = serve_process("review", __version__, settings)
+        sampler = DbSampler(partial(sample_review, sessions)).start()
+        try:
+            uvicorn.run(
+                create_app(settings, engine),
+                host=host,
+                port=port,
+                log_level="info",
+                server_header=False,
+                proxy_headers=False,
+            )
+        finally:
+            sampler.stop()
+            probes.stop()
 
     @review.command("relay")
     def relay(
@@ -49,9 +64,14 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
     ) -> None:
         """Publish outbox events (approved/rejected/feedback/status) to Kafka, exactly once in effect."""
+        from functools import partial
+
         from confluent_kafka import KafkaException
 
+        from pipeline import __version__
         from pipeline.config import get_settings
+        from pipeline.observability.worker import serve_process
+        from pipeline.review.metrics import DbSampler, sample_outbox
         from pipeline.review.relay import Relay, drain
         from pipeline.review.store import open_store
 
@@ -68,7 +88,13 @@ def register(app: typer.Typer) -> None:
             stop = threading.Event()
             signal.signal(signal.SIGTERM, lambda *_: stop.set())
             signal.signal(signal.SIGINT, lambda *_: stop.set())
-            r.run(stop)
+            probes = serve_process("review-relay", __version__, settings)
+            sampler = DbSampler(partial(sample_outbox, sessions)).start()
+            try:
+                r.run(stop)
+            finally:
+                sampler.stop()
+                probes.stop()
             r.close()
         except KafkaException as exc:
             fail(f"Kafka error: {exc}")

@@ -20,9 +20,10 @@ from sqlalchemy.exc import DBAPIError
 from pipeline.config import Settings
 from pipeline.contracts import ApprovedDocument, Envelope
 from pipeline.db import migrate
-from pipeline.erp import kafka_io
+from pipeline.erp import kafka_io, observe
 from pipeline.erp.stage import sql_sink_stage
 from pipeline.erp.store import ApplyStats, ErpStore, Position, sink_engine
+from pipeline.observability.metrics import METRICS, Metrics
 from pipeline.topics import APPROVED
 
 log = logging.getLogger(__name__)
@@ -49,9 +50,10 @@ class SqlSinkResult:
 
 
 class SqlSink:
-    def __init__(self, settings: Settings, opts: SqlSinkOptions) -> None:
+    def __init__(self, settings: Settings, opts: SqlSinkOptions, metrics: Metrics = METRICS) -> None:
         self.settings = settings
         self.opts = opts
+        self.metrics = metrics
         self.topic = settings.topic(APPROVED)
         self.stage = sql_sink_stage()
         engine = sink_engine(opts.db_url)  # creates a SQLite file's directory before migrating
@@ -86,6 +88,7 @@ class SqlSink:
                 if waited >= self.opts.db_retry_max_s or stop.is_set():
                     raise
                 log.warning("erp-sql: database error (%s), retrying in %.1fs", exc.__class__.__name__, delay)
+                observe.database_retry(self.metrics, self.stage.name)
                 time.sleep(delay)
                 waited += delay
                 delay = min(delay * 2, 5.0)
@@ -157,7 +160,13 @@ class SqlSink:
                     )
                     for d in decoded
                 ]
+                applying = time.perf_counter()
                 stats = self._apply_with_retry(batch, stop)
+                observe.sql_batch(
+                    self.metrics, self.stage.name, consumed=len(records),
+                    envelopes={d.envelope.event_id: d.envelope for d in decoded if d.envelope is not None},
+                    letters=letters, stats=stats, elapsed_s=time.perf_counter() - applying,
+                )
                 self._report(producer, decoded, stats)
                 result.stats.add(stats)
                 self._handled_below.update(stats.offsets)

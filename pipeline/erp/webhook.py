@@ -20,11 +20,12 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from pipeline.config import Settings
-from pipeline.erp import kafka_io
+from pipeline.erp import kafka_io, observe
 from pipeline.erp.backoff import RetryPolicy
 from pipeline.erp.http_delivery import Outcome, Request, Result, Sender
 from pipeline.erp.ordering import KeyedLanes, OffsetTracker
 from pipeline.erp.stage import webhook_stage
+from pipeline.observability.metrics import METRICS, Metrics
 from pipeline.runtime.errors import PermanentError, TransientError
 from pipeline.runtime.policy import dead_letter
 from pipeline.runtime.stage import Emit
@@ -75,11 +76,12 @@ def _same_key(key: str) -> Callable[[_Item], bool]:
 
 
 class WebhookDelivery:
-    def __init__(self, settings: Settings, opts: WebhookOptions) -> None:
+    def __init__(self, settings: Settings, opts: WebhookOptions, metrics: Metrics = METRICS) -> None:
         if opts.concurrency < 1:
             raise ValueError("concurrency must be >= 1")
         self.settings = settings
         self.opts = opts
+        self.metrics = metrics
         self.topic = settings.topic(APPROVED)
         self.stage = webhook_stage()
         self.lanes: KeyedLanes[str, _Item] = KeyedLanes()
@@ -114,9 +116,11 @@ class WebhookDelivery:
         """Deliver or dead-letter one item; False when it was cancelled (left for re-delivery)."""
         if item.request is None:
             self._publish(item.dead_letters)
+            observe.dead_letters(self.metrics, self.stage.name, item.dead_letters)
             with self.cond:
                 self.stats.dead_lettered += 1
             return True
+        started = time.perf_counter()
         res: Result = sender.deliver(item.request, lambda: self._cancelled(item), lambda s: self._wait(item, s))
         with self.cond:
             self.stats.attempts += res.attempts
@@ -127,10 +131,16 @@ class WebhookDelivery:
         if res.outcome is not Outcome.delivered:
             exc: Exception = PermanentError(res.error) if res.outcome is Outcome.rejected else TransientError(res.error)
             kind = "handler_error" if res.outcome is Outcome.rejected else "transient_exhausted"
-            self._publish(dead_letter(self.stage, item.raw, kind, exc, res.attempts, item.envelope))
+            letters = dead_letter(self.stage, item.raw, kind, exc, res.attempts, item.envelope)
+            self._publish(letters)
+            observe.webhook_delivery(self.metrics, self.stage.name, item.envelope, attempts=res.attempts,
+                                     elapsed_s=time.perf_counter() - started, delivered=False)
+            observe.dead_letters(self.metrics, self.stage.name, letters)
             with self.cond:
                 self.stats.dead_lettered += 1
         else:
+            observe.webhook_delivery(self.metrics, self.stage.name, item.envelope, attempts=res.attempts,
+                                     elapsed_s=time.perf_counter() - started, delivered=True)
             detail = f"delivered to webhook (HTTP {res.status}, attempt {res.attempts})"
             with self._dlq_lock:
                 kafka_io.publish_later(self._dlq, self.settings, [kafka_io.status(self.stage, item.envelope, detail)])
@@ -211,6 +221,7 @@ class WebhookDelivery:
 
     def _enqueue(self, msg: Any) -> None:
         d = kafka_io.decode_approved(self.stage, msg)
+        self.metrics.documents_in.labels(self.stage.name).inc()
         topic, part, off = msg.topic(), msg.partition(), msg.offset()
         raw = (topic, part, off, msg.key(), msg.value())
         if d.envelope is not None:

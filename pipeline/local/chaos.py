@@ -134,6 +134,7 @@ def run_chaos(base: Settings, plan: ChaosPlan, controls: ChaosControls) -> dict[
         monkey = threading.Thread(target=_monkey, args=(sup, services, env, plan, controls, log, stop), daemon=True)
         monkey.start()
         follow(settings, timelines, sup, time.monotonic() + plan.timeout_s)
+        wall_s = time.monotonic() - log.started
         stop.set()
         monkey.join(120)
         approved = _count_topic(settings, APPROVED)
@@ -145,6 +146,7 @@ def run_chaos(base: Settings, plan: ChaosPlan, controls: ChaosControls) -> dict[
     outcomes = {d: p.outcome for d, p in timelines.tracker.docs.items()}
     return {
         "documents": len(outcomes),
+        "wall_s": round(wall_s, 1),  # submit (all) to the last document's terminal state
         "unfinished": sorted(d for d, o in outcomes.items() if o is None),
         "outcomes": timelines.tracker.counts(),
         "approved_events_duplicated": sorted(d for d, c in approved.items() if c > 1),

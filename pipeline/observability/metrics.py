@@ -80,6 +80,48 @@ class Metrics:
             registry=registry)
         self.info = Info("worker", "Stage name and version served by this process.", namespace=ns,
                          registry=registry)
+        # -- ERP sinks (`docpipe erp sql|webhook`): plain consumers, not StageSpec workers --------
+        self.sink_delivered = Counter(
+            "sink_delivered", "Approved events an ERP sink finished, by effect (inserted, updated, "
+            "superseded, stale, duplicate for SQL; delivered for the webhook).", ["sink", "effect"],
+            namespace=ns, registry=registry)
+        self.sink_latency = Histogram(
+            "sink_latency_seconds", "Time to apply one batch (SQL, retries included) or to deliver one "
+            "document (webhook, all attempts).", ["sink"], namespace=ns, buckets=LATENCY_BUCKETS,
+            registry=registry)
+        self.sink_retries = Counter(
+            "sink_retries", "Attempts an ERP sink repeated: `database` (rolled back, nothing written) "
+            "or `http` (webhook re-sent).", ["sink", "cause"], namespace=ns, registry=registry)
+        # -- review app and outbox relay --------------------------------------------------------------
+        self.http_latency = Histogram(
+            "http_request_duration_seconds", "HTTP request time by route template (never the raw path).",
+            ["app", "method", "route", "status"], namespace=ns, buckets=LATENCY_BUCKETS, registry=registry)
+        self.review_actions = Counter(
+            "review_actions", "Reviewer actions (claim, release, edit, approve, reject, comment) by "
+            "result: ok, or refused (conflict, validation, dual control).", ["action", "result"],
+            namespace=ns, registry=registry)
+        self.review_open = Gauge(
+            "review_open_items", "Open exception items per primary reason (the queue depth).", ["reason"],
+            namespace=ns, registry=registry)
+        self.review_claimed = Gauge(
+            "review_claimed_items", "Open items under an unexpired claim.", namespace=ns, registry=registry)
+        self.review_overdue = Gauge(
+            "review_overdue_items", "Open items past their SLA due time.", namespace=ns, registry=registry)
+        self.review_oldest = Gauge(
+            "review_oldest_open_age_seconds", "Age of the oldest open item (0 when the queue is empty).",
+            namespace=ns, registry=registry)
+        self.relay_published = Counter(
+            "relay_published", "Outbox events the relay committed to Kafka, per topic.", ["topic"],
+            namespace=ns, registry=registry)
+        self.relay_retries = Counter(
+            "relay_retries", "Relay rounds that failed and left their batch pending, by cause (kafka, "
+            "database).", ["cause"], namespace=ns, registry=registry)
+        self.outbox_pending = Gauge(
+            "outbox_pending", "Outbox events not yet published (decisions waiting for the relay).",
+            namespace=ns, registry=registry)
+        self.outbox_oldest = Gauge(
+            "outbox_oldest_pending_age_seconds", "Age of the oldest unpublished outbox event.",
+            namespace=ns, registry=registry)
         self._recent: deque[bool] = deque(maxlen=straight_through_window)
 
     # -- consumption ------------------------------------------------------------------------------

@@ -105,20 +105,44 @@ class LagSampler:
 @dataclass
 class Instrumentation:
     server: MetricsServer | None
-    sampler: LagSampler
+    sampler: LagSampler | None = None
 
     def stop(self) -> None:
-        self.sampler.stop()
+        if self.sampler is not None:
+            self.sampler.stop()
         if self.server is not None:
             self.server.stop()
+
+
+def serve_process(name: str, version: str, settings: Any, *, metrics: Metrics = METRICS,
+                  **info: str) -> Instrumentation:
+    """/metrics (when settings.metrics_port is set) and the info series for any long-running process.
+
+    The review app and the outbox relay use this directly; they consume no topic, so no lag sampling.
+    """
+    server = start_from_settings(settings, registry=metrics.registry or REGISTRY)
+    metrics.worker_info(name, version, **info)
+    return Instrumentation(server)
+
+
+def instrument_consumer(name: str, version: str, settings: Any, *, topic: str, group: str,
+                        instance: str = "", metrics: Metrics = METRICS,
+                        lag_interval_s: float = 15.0) -> Instrumentation:
+    """`serve_process` plus group-lag sampling, for consumers that are not KafkaWorkers (ERP sinks).
+
+    `topic` is the physical name; the sinks mirror their progress to Kafka's committed offsets
+    precisely so that this gauge (and KEDA) can see their backlog.
+    """
+    inst = serve_process(name, version, settings, metrics=metrics, instance=instance)
+    inst.sampler = LagSampler(name, settings, topic, group, lag_interval_s, metrics).start()
+    return inst
 
 
 def instrument(worker: Any, settings: Any, *, metrics: Metrics = METRICS,
                lag_interval_s: float = 15.0) -> Instrumentation:
     """Attach metrics to a `pipeline.runtime.kafka.KafkaWorker` (keeps an existing on_batch hook)."""
     stage = worker.stage.name
-    server = start_from_settings(settings, registry=metrics.registry or REGISTRY)
-    metrics.worker_info(stage, worker.stage.version, instance=str(getattr(worker, "instance", "")))
     worker.on_batch = BatchObserver(stage, metrics, chained=getattr(worker, "on_batch", None))
-    sampler = LagSampler(stage, settings, worker.input_topic, worker.group, lag_interval_s, metrics).start()
-    return Instrumentation(server, sampler)
+    return instrument_consumer(stage, worker.stage.version, settings, topic=worker.input_topic,
+                               group=worker.group, instance=str(getattr(worker, "instance", "")),
+                               metrics=metrics, lag_interval_s=lag_interval_s)

@@ -28,6 +28,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.config import Settings
+from pipeline.observability.metrics import METRICS, Metrics
 from pipeline.review import outbox
 from pipeline.runtime import clients
 
@@ -54,8 +55,10 @@ class Relay:
         batch: int = 200,
         transactional_id: str | None = None,
         timeout_s: float = 30.0,
+        metrics: Metrics = METRICS,
     ) -> None:
         self.settings = settings
+        self.metrics = metrics
         self.sessions = sessions
         self.batch = batch
         self.timeout_s = timeout_s
@@ -93,6 +96,8 @@ class Relay:
                 self.producer.abort_transaction(self.timeout_s)
             raise RelayRetry(f"Kafka transaction failed ({err.name()}); the batch stays pending") from None
         _failpoint("after_kafka_commit")
+        for _, topic, _, _, _ in rows:  # committed to Kafka: counted even if the DB mark below fails
+            self.metrics.relay_published.labels(topic).inc()
         with self.sessions.begin() as db:
             outbox.mark_sent(db, [r[0] for r in rows])
         log.info("relay: published %d event(s)", len(rows))
@@ -106,6 +111,7 @@ class Relay:
                 if self.run_once() == 0:
                     stop.wait(idle_s)
             except (RelayRetry, OperationalError) as exc:
+                self.metrics.relay_retries.labels("kafka" if isinstance(exc, RelayRetry) else "database").inc()
                 log.warning("relay: %s; retrying in %.1fs", str(exc).splitlines()[0][:200], backoff_s)
                 stop.wait(backoff_s)
 

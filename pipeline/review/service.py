@@ -18,6 +18,7 @@ from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session
 
 from pipeline.contracts import Approval, Correction, Decision, Envelope, Producer, StageStatus
+from pipeline.refdata import claims
 from pipeline.review import audit, counts, outbox
 from pipeline.review.approval import PayloadError, build_approved, build_feedback, build_rejection
 from pipeline.review.dual import dual_control_reasons
@@ -318,6 +319,71 @@ def _status(env: Envelope[Any], state: str, detail: str, next_topic: str) -> Emi
     return Emit(STATUS, env.follow(STATUS, payload, PRODUCER, discriminator=state))
 
 
+def _bounded(text: str, what: str) -> str:
+    """Reviewer free text: stripped and bounded (it goes into events and the audit log)."""
+    text = text.strip()
+    if len(text) > MAX_REASON:
+        raise Invalid(f"The {what} is limited to {MAX_REASON} characters.")
+    return text
+
+
+def _close(
+    db: Session,
+    item: Item,
+    actor: Actor,
+    version: int,
+    now: datetime,
+    ttl_s: int,
+    *,
+    env: Envelope[Decision],
+    state: str,
+    outcome: Emit,
+    corrections: dict[str, Correction],
+    status_detail: str,
+    audit_after: dict[str, Any],
+) -> None:
+    """Close an item as approved or rejected, all in the caller's transaction: the guarded state change,
+    the queue count, the outbox events (the outcome, reviewer feedback for retraining, the status) and
+    the audit record. One path for both outcomes, so they can never drift apart."""
+    before = item.state  # the guarded UPDATE does not refresh the loaded item
+    _guarded_update(
+        db,
+        item,
+        actor,
+        version,
+        now,
+        ttl_s,
+        {"state": state, "is_open": False, "closed_at": now, "claimed_by": None, "claim_expires_at": None},
+    )
+    counts.bump(db, item.primary_reason, -1)
+    if state == State.REJECTED:
+        claims.release(db, item.document_id)  # not payable: its number and PO quantities are free again
+    discr = f"v{item.document_version}"
+    feedback = build_feedback(
+        env.payload.document, list(corrections.values()), reviewer=actor.username, at=now, outcome=state
+    )
+    outbox.add(
+        db,
+        [
+            outcome,
+            Emit(FEEDBACK, env.follow(FEEDBACK, feedback, PRODUCER, discriminator=discr)),
+            _status(env, state, status_detail, outcome.topic),
+        ],
+        now,
+    )
+    audit.append(
+        db,
+        actor=actor.username,
+        action="approve" if state == State.APPROVED else "reject",
+        item_id=item.id,
+        document_id=item.document_id,
+        correlation_id=item.correlation_id,
+        before={"state": before},
+        after={"state": state, **audit_after},
+        at=now,
+    )
+
+
 def approve(
     db: Session,
     item_id: int,
@@ -331,9 +397,7 @@ def approve(
 ) -> str:
     """First or final approval. Returns 'awaiting_second' or 'approved'."""
     now = now or datetime.now(UTC)
-    comment = comment.strip()
-    if len(comment) > MAX_REASON:
-        raise Invalid(f"The comment is limited to {MAX_REASON} characters.")
+    comment = _bounded(comment, "comment")
     item = _get(db, item_id)
     env = decision_of(item)
     corrections = corrections_of(item)
@@ -374,62 +438,27 @@ def approve(
         return State.AWAITING_SECOND
     else:
         approvals = [mine]
-    doc = env.payload.document
     try:
-        payload = build_approved(doc, env.payload, approvals, corrections, item.document_version)
+        payload = build_approved(env.payload.document, env.payload, approvals, corrections, item.document_version)
     except PayloadError as exc:
         raise Invalid(f"Cannot approve: {exc}. Correct the field first.") from None
-    _guarded_update(
+    _close(
         db,
         item,
         actor,
         version,
         now,
         ttl_s,
-        {
-            "state": State.APPROVED,
-            "is_open": False,
-            "closed_at": now,
-            "claimed_by": None,
-            "claim_expires_at": None,
-        },
-    )
-    counts.bump(db, item.primary_reason, -1)
-    discr = f"v{item.document_version}"
-    outbox.add(
-        db,
-        [
-            Emit(APPROVED, env.follow(APPROVED, payload, PRODUCER, discriminator=discr)),
-            Emit(
-                FEEDBACK,
-                env.follow(
-                    FEEDBACK,
-                    build_feedback(
-                        doc, list(corrections.values()), reviewer=actor.username, at=now, outcome="approved"
-                    ),
-                    PRODUCER,
-                    discriminator=discr,
-                ),
-            ),
-            _status(env, "approved", f"approved by {', '.join(a.by for a in approvals)}", APPROVED),
-        ],
-        now,
-    )
-    audit.append(
-        db,
-        actor=actor.username,
-        action="approve",
-        item_id=item.id,
-        document_id=item.document_id,
-        correlation_id=item.correlation_id,
-        before={"state": item.state},
-        after={
-            "state": State.APPROVED,
+        env=env,
+        state=State.APPROVED,
+        outcome=Emit(APPROVED, env.follow(APPROVED, payload, PRODUCER, discriminator=f"v{item.document_version}")),
+        corrections=corrections,
+        status_detail=f"approved by {', '.join(a.by for a in approvals)}",
+        audit_after={
             "approvals": [a.by for a in approvals],
             "comment": comment,
             "corrections": {k: v.after for k, v in corrections.items()},
         },
-        at=now,
     )
     return State.APPROVED
 
@@ -445,69 +474,25 @@ def reject(
     now: datetime | None = None,
 ) -> None:
     now = now or datetime.now(UTC)
-    reason = reason.strip()
+    reason = _bounded(reason, "reason")
     if not reason:
         raise Invalid("A rejection needs a reason.")
-    if len(reason) > MAX_REASON:
-        raise Invalid(f"The reason is limited to {MAX_REASON} characters.")
     item = _get(db, item_id)
     env = decision_of(item)
-    corrections = corrections_of(item)
-    _guarded_update(
+    rejection = build_rejection(env.payload, reason=reason, by=actor.username, at=now)
+    _close(
         db,
         item,
         actor,
         version,
         now,
         ttl_s,
-        {
-            "state": State.REJECTED,
-            "is_open": False,
-            "closed_at": now,
-            "claimed_by": None,
-            "claim_expires_at": None,
-        },
-    )
-    counts.bump(db, item.primary_reason, -1)
-    doc = env.payload.document
-    discr = f"v{item.document_version}"
-    outbox.add(
-        db,
-        [
-            Emit(
-                REJECTED,
-                env.follow(
-                    REJECTED,
-                    build_rejection(env.payload, reason=reason, by=actor.username, at=now),
-                    PRODUCER,
-                    discriminator=discr,
-                ),
-            ),
-            Emit(
-                FEEDBACK,
-                env.follow(
-                    FEEDBACK,
-                    build_feedback(
-                        doc, list(corrections.values()), reviewer=actor.username, at=now, outcome="rejected"
-                    ),
-                    PRODUCER,
-                    discriminator=discr,
-                ),
-            ),
-            _status(env, "rejected", f"rejected by {actor.username}", REJECTED),
-        ],
-        now,
-    )
-    audit.append(
-        db,
-        actor=actor.username,
-        action="reject",
-        item_id=item.id,
-        document_id=item.document_id,
-        correlation_id=item.correlation_id,
-        before={"state": item.state},
-        after={"state": State.REJECTED, "reason": reason},
-        at=now,
+        env=env,
+        state=State.REJECTED,
+        outcome=Emit(REJECTED, env.follow(REJECTED, rejection, PRODUCER, discriminator=f"v{item.document_version}")),
+        corrections=corrections_of(item),
+        status_detail=f"rejected by {actor.username}",
+        audit_after={"reason": reason},
     )
 
 

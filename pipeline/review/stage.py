@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.config import Settings
@@ -18,7 +17,7 @@ from pipeline.contracts import Approval, Decision, Envelope, Outcome, Producer, 
 from pipeline.review.approval import PayloadError, build_approved, build_rejection, failed_rules
 from pipeline.review.intake import enqueue
 from pipeline.review.store import open_store, write_tx
-from pipeline.runtime import Emit, PermanentError, StageSpec, TransientError
+from pipeline.runtime import Emit, PermanentError, StageSpec, database_transient
 from pipeline.runtime.stage import Handler
 from pipeline.topics import APPROVED, DECIDED, REJECTED, STATUS
 
@@ -55,13 +54,9 @@ def make_handler(sessions: sessionmaker[Session], sla_hours: float, producer: Pr
                 Emit(REJECTED, env.follow(REJECTED, rejection, producer)),
                 _status(env, producer, "rejected", ",".join(r.rule_id for r in failed)[:400], REJECTED),
             ]
-        try:
-            with write_tx(sessions) as db:
-                item_id, created = enqueue(db, env, sla_hours=sla_hours)
-        except OperationalError as exc:
-            raise TransientError(f"review database unavailable: {exc.__class__.__name__}") from None
-        except IntegrityError as exc:  # a concurrent duplicate lost the race; the next attempt finds it
-            raise TransientError(f"concurrent enqueue: {exc.__class__.__name__}") from None
+        # a concurrent duplicate that lost the unique-key race is retried too: the next attempt finds it
+        with database_transient("review database"), write_tx(sessions) as db:
+            item_id, created = enqueue(db, env, sla_hours=sla_hours)
         detail = f"queued as item {item_id}" if created else f"already queued as item {item_id}"
         return [_status(env, producer, "exception", detail, None)]
 

@@ -5,6 +5,7 @@ events (`StageSpec`). `LocalRunner` drives a stage in memory (tests, no broker);
 drives it against Kafka with transactions.
 """
 
+from pipeline.runtime.database import database_transient
 from pipeline.runtime.errors import PermanentError, TransientError
 from pipeline.runtime.local import LocalResult, LocalRunner
 from pipeline.runtime.stage import Emit, StageSpec, decode_envelope
@@ -16,5 +17,6 @@ __all__ = [
     "PermanentError",
     "StageSpec",
     "TransientError",
+    "database_transient",
     "decode_envelope",
 ]

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import signal
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,12 +20,10 @@ from confluent_kafka import KafkaError, KafkaException, Message, TopicPartition
 
 from pipeline.config import Settings
 from pipeline.contracts import utcnow
-from pipeline.runtime.clients import consumer as make_consumer
-from pipeline.runtime.clients import ensure_ledger_topic, group_id, instance_id, transactional_producer
 from pipeline.runtime.ledger import load_ledger
 from pipeline.runtime.policy import Outcome, RawMessage, process_batch
+from pipeline.runtime.shell import StageWorkerShell
 from pipeline.runtime.stage import StageSpec, encode_envelope
-from pipeline.topics import ledger_topic
 
 log = logging.getLogger(__name__)
 
@@ -52,39 +48,16 @@ def _raw(m: Message) -> RawMessage:
     return topic, partition, offset, m.key(), m.value()
 
 
-class KafkaWorker:
+class KafkaWorker(StageWorkerShell):
     def __init__(self, stage: StageSpec, settings: Settings, *, slot: int | str = 0,
                  on_batch: Callable[[list[Outcome], float], None] | None = None) -> None:
-        self.stage = stage
-        self.settings = settings
-        self.instance = instance_id(slot)
-        self.group = group_id(settings, stage.name)
-        self.input_topic = settings.topic(stage.input_topic)
-        self.ledger_topic = settings.topic(ledger_topic(stage.name))
-        self.ledger: set[str] = set()
         self.stats = WorkerStats()
         self.on_batch = on_batch
-        self._stop = threading.Event()
         self._assigned: set[int] = set()
         self._unacknowledged = 0
-        self.consumer = make_consumer(settings, group=self.group)
-        self._ensure_ledger_topic()
-        self.producer = self._new_producer()
-
-    def _ensure_ledger_topic(self) -> None:
-        ensure_ledger_topic(self.settings, self.consumer, self.input_topic, self.stage.name)
+        super().__init__(stage, settings, slot=slot)
 
     # -- lifecycle -----------------------------------------------------------------------------
-    def _new_producer(self) -> Any:
-        return transactional_producer(self.settings, self.stage.name, self.instance, self._stop)
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def install_signal_handlers(self) -> None:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: self.stop())
-
     def _on_assign(self, consumer: Any, partitions: list[TopicPartition]) -> None:
         new = {tp.partition for tp in partitions}
         self._assigned |= new
@@ -115,14 +88,6 @@ class KafkaWorker:
         finally:
             self._close()
         return self.stats
-
-    def _usable(self, msg: Message) -> bool:
-        err = msg.error()
-        if err is None:
-            return True
-        if err.code() != KafkaError._PARTITION_EOF:
-            log.warning("consumer error on %s: %s", self.input_topic, err)
-        return False
 
     def _close(self) -> None:
         try:
@@ -227,5 +192,5 @@ class KafkaWorker:
         except (KafkaException, RuntimeError) as close_exc:
             log.warning("closing consumer after abort: %s", close_exc)
         self._assigned.clear()
-        self.consumer = make_consumer(self.settings, group=self.group)
+        self.consumer = self._new_consumer()
         self.consumer.subscribe([self.input_topic], on_assign=self._on_assign, on_revoke=self._on_revoke)

@@ -16,6 +16,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from pipeline.blobstore import open_blobstore
 from pipeline.config import Settings
 from pipeline.db import make_engine, session_factory
+from pipeline.observability.http import HttpMetrics
+from pipeline.observability.metrics import METRICS, Metrics
 from pipeline.review.auth import COOKIE, SessionCodec, secret_key
 from pipeline.review.errors import ReviewError, TooLarge
 from pipeline.review.web.guard import Ctx, SignInRequired
@@ -89,10 +91,11 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
     return templates.TemplateResponse(request, template, {"ctx": ctx, **context}, status_code=status)
 
 
-def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
+def create_app(settings: Settings, engine: Engine | None = None, metrics: Metrics = METRICS) -> FastAPI:
     app = FastAPI(title="docpipe review", docs_url=None, redoc_url=None, openapi_url=None)
     engine = engine or make_engine(settings.db_url)
     app.state.settings = settings
+    app.state.metrics = metrics
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
     app.state.codec = SessionCodec(secret_key(settings), settings.review_session_ttl_s)
@@ -154,4 +157,5 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
 
     routes.register(app)
     app.add_middleware(BodyLimit, limit=settings.review_max_body_bytes)
+    app.add_middleware(HttpMetrics, app_name="review", metrics=metrics)  # outermost: sees 413s too
     return app

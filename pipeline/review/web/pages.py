@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import pypdfium2 as pdfium
 from PIL import Image, ImageSequence
 
+from pipeline.ocr.pdfium_lock import PDFIUM_LOCK
+
 MAX_RENDER_PIXELS = 2600 * 3400  # bounds memory for hostile or huge pages
 RENDER_DPI = 150.0
 
@@ -35,15 +37,18 @@ def _is_pdf(media_type: str) -> bool:
 def geometry(data: bytes, media_type: str, pdf_dpi: float) -> list[PageGeometry]:
     try:
         if _is_pdf(media_type):
-            pdf = pdfium.PdfDocument(data)
-            try:
-                out = []
-                for i in range(len(pdf)):
-                    w, h = pdf[i].get_size()
-                    out.append(PageGeometry(i, w * pdf_dpi / 72.0, h * pdf_dpi / 72.0))
-                return out
-            finally:
-                pdf.close()
+            with PDFIUM_LOCK:
+                pdf = pdfium.PdfDocument(data)
+                try:
+                    out = []
+                    for i in range(len(pdf)):
+                        page = pdf[i]
+                        w, h = page.get_size()
+                        page.close()
+                        out.append(PageGeometry(i, w * pdf_dpi / 72.0, h * pdf_dpi / 72.0))
+                    return out
+                finally:
+                    pdf.close()
         if media_type.startswith("image/"):
             with Image.open(io.BytesIO(data)) as img:
                 return [
@@ -70,16 +75,19 @@ def render_page(data: bytes, media_type: str, index: int) -> bytes:
     """PNG of one page (re-encoded, so the browser never receives the original bytes)."""
     try:
         if _is_pdf(media_type):
-            pdf = pdfium.PdfDocument(data)
-            try:
-                if not 0 <= index < len(pdf):
-                    raise PageError("no such page")
-                page = pdf[index]
-                w, h = page.get_size()
-                scale = min(RENDER_DPI / 72.0, (MAX_RENDER_PIXELS / max(w * h, 1.0)) ** 0.5)
-                return _png(page.render(scale=scale).to_pil())
-            finally:
-                pdf.close()
+            with PDFIUM_LOCK:
+                pdf = pdfium.PdfDocument(data)
+                try:
+                    if not 0 <= index < len(pdf):
+                        raise PageError("no such page")
+                    page = pdf[index]
+                    w, h = page.get_size()
+                    scale = min(RENDER_DPI / 72.0, (MAX_RENDER_PIXELS / max(w * h, 1.0)) ** 0.5)
+                    image = page.render(scale=scale).to_pil().convert("RGB")
+                    page.close()
+                finally:
+                    pdf.close()
+            return _png(image)
         if media_type.startswith("image/"):
             with Image.open(io.BytesIO(data)) as img:
                 for i, frame in enumerate(ImageSequence.Iterator(img)):

@@ -190,19 +190,30 @@ def _detail_page(
     )
 
 
+# Flash key -> result label of docpipe_review_actions_total where it is not plain "ok".
+ACTION_RESULTS = {"first": "first_approval", "nochange": "unchanged"}
+
+
 def _act(
     request: Request,
     item_id: int,
     action: Any,
     *,
+    name: str,
     ok: str | dict[str, str],
     submitted: dict[str, str] | None = None,
 ) -> Response:
-    """Run `action(db)` in one transaction; redirect on success, re-render with the reason on failure."""
+    """Run `action(db)` in one transaction; redirect on success, re-render with the reason on failure.
+
+    Counted only after the transaction committed (or was refused), so a rolled-back claim or decision
+    never shows up as done on the dashboard.
+    """
+    counter = request.app.state.metrics.review_actions
     try:
         with write_tx(request.app.state.sessions) as db:
             result = action(db)
     except ReviewError as exc:
+        counter.labels(name, "refused").inc()
         if isinstance(exc, NotFound):
             raise
         return _detail_page(
@@ -214,6 +225,7 @@ def _act(
             submitted=submitted,
         )
     msg = ok[result] if isinstance(ok, dict) else ok
+    counter.labels(name, ACTION_RESULTS.get(msg, "ok")).inc()
     return RedirectResponse(f"/items/{item_id}?msg={msg}", status_code=303)
 
 
@@ -324,12 +336,14 @@ def register(app: FastAPI) -> None:
     def claim(request: Request, item_id: int) -> Response:
         ttl = _settings(request).review_claim_ttl_s
         return _act(
-            request, item_id, lambda db: service.claim(db, item_id, _actor(request), ttl_s=ttl), ok="claimed"
+            request, item_id, lambda db: service.claim(db, item_id, _actor(request), ttl_s=ttl),
+            name="claim", ok="claimed",
         )
 
     @guarded_route(app, "POST", "/items/{item_id}/release", Perm.item_claim)
     def release(request: Request, item_id: int) -> Response:
-        return _act(request, item_id, lambda db: service.release(db, item_id, _actor(request)), ok="released")
+        return _act(request, item_id, lambda db: service.release(db, item_id, _actor(request)),
+                    name="release", ok="released")
 
     @guarded_route(app, "POST", "/items/{item_id}/edit", Perm.item_edit)
     def edit(request: Request, item_id: int) -> Response:
@@ -344,7 +358,8 @@ def register(app: FastAPI) -> None:
             )
             return "saved" if changed else "nochange"
 
-        return _act(request, item_id, action, ok={"saved": "saved", "nochange": "nochange"}, submitted=values)
+        return _act(request, item_id, action, name="edit", ok={"saved": "saved", "nochange": "nochange"},
+                    submitted=values)
 
     @guarded_route(app, "POST", "/items/{item_id}/approve", Perm.item_approve)
     def approve(request: Request, item_id: int) -> Response:
@@ -363,7 +378,8 @@ def register(app: FastAPI) -> None:
                 ttl_s=settings.review_claim_ttl_s,
             )
 
-        return _act(request, item_id, action, ok={State.AWAITING_SECOND: "first", State.APPROVED: "approved"})
+        return _act(request, item_id, action, name="approve",
+                    ok={State.AWAITING_SECOND: "first", State.APPROVED: "approved"})
 
     @guarded_route(app, "POST", "/items/{item_id}/reject", Perm.item_reject)
     def reject(request: Request, item_id: int) -> Response:
@@ -381,7 +397,7 @@ def register(app: FastAPI) -> None:
                 ttl_s=settings.review_claim_ttl_s,
             )
 
-        return _act(request, item_id, action, ok="rejected")
+        return _act(request, item_id, action, name="reject", ok="rejected")
 
     @guarded_route(app, "POST", "/items/{item_id}/comment", Perm.item_comment)
     def comment(request: Request, item_id: int) -> Response:
@@ -390,6 +406,7 @@ def register(app: FastAPI) -> None:
             request,
             item_id,
             lambda db: service.add_comment(db, item_id, _actor(request), body),
+            name="comment",
             ok="commented",
         )
 

@@ -208,3 +208,26 @@ def test_every_action_is_in_the_audit_trail_with_before_and_after(sessions, acto
     edit = recs[3]
     assert json.loads(edit.before) == {"total": "999.60"} and json.loads(edit.after) == {"total": "1.00"}
     assert all(r.correlation_id == env.correlation_id for r in recs)
+
+
+def test_rejecting_frees_the_documents_duplicate_claims_and_po_billing(engine, sessions, actors, make_item) -> None:  # type: ignore[no-untyped-def]
+    """A rejected invoice is not paid: its number and PO quantities must not block a corrected re-issue."""
+    from datetime import date
+    from decimal import Decimal
+
+    from pipeline.refdata.claims import GateRecord, record_and_claim
+    from pipeline.refdata.models import DuplicateClaim, POLineBilling
+    from pipeline.refdata.records import DocumentIndexEntry
+
+    item_id, env = make_item(("duplicate_suspect",))
+    entry = DocumentIndexEntry(env.document_id, "V001", "INV-41", Decimal("10.00"), date(2026, 11, 1), "EUR")
+    record_and_claim(engine, GateRecord(entry, "invoice", "PO-1", {1: Decimal(3)}))
+    other = DocumentIndexEntry("f" * 64, "V001", "INV-99", Decimal("99.00"), date(2026, 11, 2), "EUR")
+    record_and_claim(engine, GateRecord(other, "invoice", "PO-1", {1: Decimal(1)}))
+    version = _claim(sessions, item_id, actors["reviewer"])
+    with sessions.begin() as db:
+        service.reject(db, item_id, actors["reviewer"], version, "wrong price, vendor re-issues", ttl_s=TTL)
+    with sessions() as db:
+        owners = set(db.scalars(select(DuplicateClaim.document_id)))
+        billed = set(db.scalars(select(POLineBilling.document_id)))
+    assert env.document_id not in owners | billed and owners == billed == {"f" * 64}
