@@ -118,6 +118,52 @@ PANELS: list[dict[str, Any]] = [
 ]
 
 
+SINK = 'stage=~"erp-.*"'
+PANELS += [
+    row("ERP sinks"),
+    panel("Delivered to the ERP by effect", [target(
+        "sum by (sink, effect) (rate(docpipe_sink_delivered_total[5m]))", "{{sink}} {{effect}}")],
+        unit="reqps", description="SQL: inserted/updated/superseded/stale rows, duplicate = event already "
+                                  "applied (a replay); webhook: delivered."),
+    panel("Submit-to-ERP latency p50 / p95", [
+        target(q(0.5, "docpipe_end_to_end_latency_seconds", sel=SINK), "p50 {{stage}}"),
+        target(q(0.95, "docpipe_end_to_end_latency_seconds", sel=SINK), "p95 {{stage}}")], unit="s",
+        description="From document submission to its rows in the ERP tables / its webhook delivery."),
+    panel("Sink batch / delivery time p95", [target(
+        "histogram_quantile(0.95, sum by (le, sink) (rate(docpipe_sink_latency_seconds_bucket[5m])))",
+        "{{sink}}")], unit="s"),
+    panel("Sink retries and dead letters", [
+        target("sum by (sink, cause) (rate(docpipe_sink_retries_total[5m]))", "retry {{sink}} {{cause}}"),
+        target(f"sum by (stage, error_kind) (rate(docpipe_dlq_total{{{SINK}}}[5m]))",
+               "DLQ {{stage}} {{error_kind}}")], unit="reqps",
+        description="database: a transaction rolled back and retried (nothing written); http: a webhook "
+                    "re-sent. A steady rate points at the ERP database or endpoint."),
+    panel("Sink backlog (consumer lag)", [target(
+        f"sum by (stage) (max by (stage, topic, partition) (docpipe_consumer_lag{{{SINK}}}))", "{{stage}}")]),
+    row("Review"),
+    panel("Open exceptions by reason", [target("max by (reason) (docpipe_review_open_items) > 0", "{{reason}}")],
+          description="The review queue depth (every review replica reports the same value)."),
+    panel("Queue health", [
+        target("max(docpipe_review_overdue_items)", "past SLA"),
+        target("max(docpipe_review_claimed_items)", "claimed"),
+        target("max(docpipe_outbox_pending)", "outbox pending")]),
+    panel("Oldest open item / oldest unpublished decision", [
+        target("max(docpipe_review_oldest_open_age_seconds)", "oldest open item"),
+        target("max(docpipe_outbox_oldest_pending_age_seconds)", "oldest outbox event")], unit="s",
+        description="A growing outbox age means the relay is down or cannot reach Kafka."),
+    panel("Reviewer actions", [target(
+        "sum by (action, result) (rate(docpipe_review_actions_total[5m]))", "{{action}} {{result}}")],
+        unit="reqps", description="claims, edits and decisions; refused = conflict, validation or dual "
+                                  "control said no."),
+    panel("Review app latency p95 by route", [target(
+        'histogram_quantile(0.95, sum by (le, route) (rate(docpipe_http_request_duration_seconds_bucket'
+        '{app="review"}[5m])))', "{{route}}")], unit="s"),
+    panel("Relay published / retries", [
+        target("sum by (topic) (rate(docpipe_relay_published_total[5m]))", "{{topic}}"),
+        target("sum by (cause) (rate(docpipe_relay_retries_total[5m]))", "retry {{cause}}")], unit="reqps"),
+]
+
+
 def layout(panels: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Flow layout on Grafana's 24-column grid; ids in order."""
     x = y = row_h = 0
@@ -141,7 +187,8 @@ def dashboard() -> dict[str, Any]:
     return {
         "uid": "docpipe-overview",
         "title": "docpipe — pipeline overview",
-        "description": "Throughput, lag, latency, errors and extraction quality of every docpipe stage.",
+        "description": "Throughput, lag, latency, errors and extraction quality of every docpipe stage, "
+                       "the ERP sinks and the review queue.",
         "tags": ["docpipe"],
         "timezone": "utc",
         "schemaVersion": 39,

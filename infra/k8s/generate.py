@@ -7,7 +7,9 @@ Topics and consumer groups come from pipeline/topics.py (group `docpipe.<stage>`
 uses), so KEDA always watches the lag of the group that actually consumes.
 Layout: `base/` (namespace, config, storage, topics job, one Deployment + PDB per worker, review app,
 outbox relay); `keda/` = base + ScaledObjects on consumer lag (preferred); `hpa/` = base + CPU HPAs
-for clusters without KEDA. Apply one overlay: `kubectl apply -k infra/k8s/keda`.
+for clusters without KEDA; `gpu/` = keda with extraction moved to NVIDIA GPU nodes (the CPU
+extraction Deployment, its PDB and ScaledObject are deleted by patches, the GPU worker joins the same
+consumer group). Apply one overlay: `kubectl apply -k infra/k8s/keda`.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from pipeline.topics import STAGE_INPUTS  # noqa: E402
 
 NS = "docpipe"
 IMAGE = "ghcr.io/docpipe/docpipe:0.1.0"
+GPU_IMAGE = "ghcr.io/docpipe/docpipe-gpu:0.1.0"  # Dockerfile target `gpu`: onnxruntime-gpu + TensorRT
 METRICS_PORT = 9100
 KAFKA = "kafka-bootstrap.kafka.svc:9092"
 LABELS = {"app.kubernetes.io/part-of": "docpipe"}
@@ -56,8 +59,22 @@ WORKERS = [
     Worker("gate", "250m", "384Mi", "1", "768Mi", lag_threshold=200),
     Worker("review-intake", "100m", "256Mi", "500m", "512Mi", lag_threshold=200),
     # the ERP SQL sink is a plain consumer (group docpipe.erp-sql), not a StageSpec worker
-    Worker("erp-sql", "100m", "256Mi", "500m", "512Mi", lag_threshold=500, args=("erp", "sql"), metrics=False),
+    Worker("erp-sql", "100m", "256Mi", "500m", "512Mi", lag_threshold=500, args=("erp", "sql")),
 ]
+# The batching extraction worker on a GPU: same consumer group (docpipe.extract) and topic as the CPU
+# worker it replaces in the gpu overlay. One GPU per pod; a GPU absorbs a far larger backlog.
+GPU_EXTRACT = Worker("extract-gpu", "2", "4Gi", "4", "8Gi", lag_threshold=200, max_replicas=6,
+                     args=("extract-worker",))
+GPU_STAGE = "extract"  # whose group and input topic the GPU worker serves
+GPU_ENV = {  # read by InferenceSettings (pipeline/config.py); provider order TensorRT -> CUDA -> CPU
+    "DOCPIPE_INFERENCE__PROVIDER": "tensorrt",
+    "DOCPIPE_INFERENCE__DEVICE_ID": "0",
+    "DOCPIPE_INFERENCE__FP16": "true",
+    "DOCPIPE_INFERENCE__IO_BINDING": "true",
+    "DOCPIPE_INFERENCE__MAX_BATCH_SIZE": "32",
+    "DOCPIPE_INFERENCE__TRT_ENGINE_CACHE_DIR": "/var/cache/docpipe/trt",
+    "NVIDIA_DRIVER_CAPABILITIES": "compute,utility",
+}
 
 
 def meta(name: str, component: str, **extra: Any) -> dict[str, Any]:
@@ -153,6 +170,36 @@ def worker_docs(w: Worker) -> list[dict[str, Any]]:
             pdb(name, "worker", maxUnavailable=1)]
 
 
+def gpu_worker_docs(w: Worker = GPU_EXTRACT) -> list[dict[str, Any]]:
+    """The GPU extraction Deployment: one nvidia.com/gpu per pod, GPU nodes only, TensorRT engine cache.
+
+    Engines are specific to the GPU model and TensorRT version, so the cache is a per-node directory
+    (`subPathExpr` on the node name) of one shared volume: built once per node, reused by every restart
+    and replica there, and never read by a node with another GPU.
+    """
+    docs = worker_docs(w)
+    dep = docs[0]
+    dep["spec"]["template"]["metadata"]["labels"]["docpipe.io/accelerator"] = "nvidia-gpu"
+    pod = dep["spec"]["template"]["spec"]
+    pod["terminationGracePeriodSeconds"] = 120  # in-flight batches finish and commit
+    pod["nodeSelector"] = {"nvidia.com/gpu.present": "true"}  # label set by NVIDIA's GPU feature discovery
+    pod["tolerations"] = [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
+    pod["volumes"].append({"name": "trt-engine-cache", "persistentVolumeClaim": {"claimName": "docpipe-trt-cache"}})
+    c = pod["containers"][0]
+    c["image"] = GPU_IMAGE
+    c["resources"]["limits"]["nvidia.com/gpu"] = 1  # extended resource: request = limit
+    c["env"] += [{"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}]
+    c["env"] += [{"name": k, "value": v} for k, v in GPU_ENV.items()]
+    c["volumeMounts"].append({"name": "trt-engine-cache",
+                              "mountPath": GPU_ENV["DOCPIPE_INFERENCE__TRT_ENGINE_CACHE_DIR"],
+                              "subPathExpr": "$(NODE_NAME)"})
+    # first start builds TensorRT engines (minutes): the startup probe allows 15 min before liveness applies
+    c["startupProbe"]["failureThreshold"] = 180
+    cache = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": meta("docpipe-trt-cache", "storage"),
+             "spec": {"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": "20Gi"}}}}
+    return [*docs, cache]
+
+
 def base_docs() -> dict[str, list[dict[str, Any]]]:
     files: dict[str, list[dict[str, Any]]] = {}
     files["namespace.yaml"] = [
@@ -193,11 +240,12 @@ def base_docs() -> dict[str, list[dict[str, Any]]]:
     for w in WORKERS:
         files[f"worker-{w.stage}.yaml"] = worker_docs(w)
     review_res = {"requests": {"cpu": "250m", "memory": "384Mi"}, "limits": {"cpu": "1", "memory": "768Mi"}}
-    review = deployment("review", "review", ["review", "serve"], review_res, 2,
-                        [{"name": "http", "containerPort": 8000, "protocol": "TCP"}], probes=False)
+    review = deployment("review", "review", ["review", "serve", "--host", "0.0.0.0", "--port", "8000"],
+                        review_res, 2, [{"name": "http", "containerPort": 8000, "protocol": "TCP"}, *METRICS])
     review_c = review["spec"]["template"]["spec"]["containers"][0]
-    review_c["readinessProbe"] = {"tcpSocket": {"port": "http"}, "periodSeconds": 10}
-    review_c["livenessProbe"] = {"tcpSocket": {"port": "http"}, "periodSeconds": 20, "failureThreshold": 3}
+    review_c["readinessProbe"] = {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 10}
+    review_c["livenessProbe"] = {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 20,
+                                 "timeoutSeconds": 5, "failureThreshold": 3}
     files["review.yaml"] = [
         review,
         {"apiVersion": "v1", "kind": "Service", "metadata": meta("review", "review"),
@@ -207,13 +255,15 @@ def base_docs() -> dict[str, list[dict[str, Any]]]:
     ]
     relay_res = {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}}
     files["review-relay.yaml"] = [
-        deployment("review-relay", "relay", ["review", "relay"], relay_res, 1, [], probes=False),
+        deployment("review-relay", "relay", ["review", "relay"], relay_res, 1, METRICS),
         pdb("review-relay", "relay", maxUnavailable=1)]
     return files
 
 
-def scaled_object(w: Worker) -> dict[str, Any]:
+def scaled_object(w: Worker, stage: str | None = None) -> dict[str, Any]:
+    """`stage`: whose consumer group and input topic the worker serves (default: its own)."""
     name = f"worker-{w.stage}"
+    stage = stage or w.stage
     return {
         "apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "metadata": meta(name, "autoscaling"),
         "spec": {
@@ -233,8 +283,8 @@ def scaled_object(w: Worker) -> dict[str, Any]:
                 "authenticationRef": {"name": "docpipe-kafka"},
                 "metadata": {
                     "bootstrapServers": KAFKA,
-                    "consumerGroup": f"docpipe.{w.stage}",
-                    "topic": STAGE_INPUTS[w.stage],
+                    "consumerGroup": f"docpipe.{stage}",
+                    "topic": STAGE_INPUTS[stage],
                     "lagThreshold": str(w.lag_threshold),
                     "activationLagThreshold": "0",
                     "offsetResetPolicy": "earliest",
@@ -262,6 +312,21 @@ def keda_docs() -> dict[str, list[dict[str, Any]]]:
     return {"trigger-auth.yaml": [auth], "scaledobjects.yaml": [scaled_object(w) for w in WORKERS]}
 
 
+def gpu_docs() -> dict[str, list[dict[str, Any]]]:
+    return {"worker-extract-gpu.yaml": gpu_worker_docs(),
+            "scaledobject-extract-gpu.yaml": [scaled_object(GPU_EXTRACT, GPU_STAGE)]}
+
+
+def delete_patch(api_version: str, kind: str, name: str) -> dict[str, Any]:
+    """A strategic-merge patch that removes one resource of the parent overlay."""
+    return {"target": {"kind": kind, "name": name},
+            "patch": yaml.safe_dump({"$patch": "delete", "apiVersion": api_version, "kind": kind,
+                                     "metadata": {"name": name, "namespace": NS}}, sort_keys=False)}
+
+
+GPU_REPLACES = [("apps/v1", "Deployment"), ("policy/v1", "PodDisruptionBudget"), ("keda.sh/v1alpha1", "ScaledObject")]
+
+
 def hpa_docs() -> dict[str, list[dict[str, Any]]]:
     return {"hpa.yaml": [{
         "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
@@ -284,13 +349,16 @@ def render() -> dict[Path, str]:
     header = ("# Generated by infra/k8s/generate.py from pipeline/topics.py; "
               "edit the generator, not this file.\n")
     out: dict[Path, str] = {}
-    trees = {"base": base_docs(), "keda": keda_docs(), "hpa": hpa_docs()}
+    trees = {"base": base_docs(), "keda": keda_docs(), "hpa": hpa_docs(), "gpu": gpu_docs()}
+    parents = {"keda": "../base", "hpa": "../base", "gpu": "../keda"}
     for folder, files in trees.items():
         for fname, docs in files.items():
             out[ROOT / folder / fname] = header + yaml.safe_dump_all(docs, sort_keys=False, width=110)
-        extra = ["../base"] if folder != "base" else []
-        out[ROOT / folder / "kustomization.yaml"] = header + yaml.safe_dump(
-            kustomization(extra + sorted(files)), sort_keys=False)
+        extra = [parents[folder]] if folder in parents else []
+        kust = kustomization(extra + sorted(files))
+        if folder == "gpu":
+            kust["patches"] = [delete_patch(api, kind, f"worker-{GPU_STAGE}") for api, kind in GPU_REPLACES]
+        out[ROOT / folder / "kustomization.yaml"] = header + yaml.safe_dump(kust, sort_keys=False)
     out[ROOT / "secrets.example.yaml"] = (
         "# Create these two secrets before applying an overlay (never commit real values):\n"
         "#   kubectl -n docpipe apply -f my-secrets.yaml\n"

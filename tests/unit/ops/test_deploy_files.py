@@ -29,7 +29,10 @@ WORKER_STAGES = {"ocr", "extract", "normalize", "gate", "review-intake"}  # Stag
 CONSUMERS = WORKER_STAGES | {"erp-sql"}  # everything KEDA scales on consumer lag
 COMMANDS = {"erp-sql": ["erp", "sql"]}  # consumers that are not `docpipe worker STAGE`
 ALLOWED_COMMANDS = {("worker", s) for s in WORKER_STAGES} | {("topics", "create"), ("review", "serve"),
-                                                               ("review", "relay"), ("erp", "sql")}
+                                                               ("review", "relay"), ("erp", "sql"),
+                                                               ("extract-worker",)}
+# Scaled Deployments that serve another stage's consumer group: name -> (stage, command)
+GPU_WORKERS = {"worker-extract-gpu": ("extract", ["extract-worker"])}
 METRIC_NAMES = exported_names(Metrics(CollectorRegistry()))
 
 
@@ -87,12 +90,11 @@ def test_commands_exist_in_the_cli_where_registered() -> None:
 
     root = typer.main.get_command(app)
     groups = getattr(root, "commands", {})
-    for name, sub in sorted({tuple(s["command"][:2]) for s in docpipe_services(compose()).values()}):
-        if name not in groups:
-            continue  # provided by a branch not merged here; the allow-list above still applies
+    for name, *sub in sorted({tuple(s["command"][:2]) for s in docpipe_services(compose()).values()}):
+        assert name in groups, f"docpipe has no command {name}"
         cmd = groups[name]
         if hasattr(cmd, "commands"):
-            assert sub in cmd.commands, f"docpipe {name} has no subcommand {sub}"
+            assert sub and sub[0] in cmd.commands, f"docpipe {name} has no subcommand {sub}"
 
 
 def test_compose_wiring() -> None:
@@ -113,6 +115,9 @@ def test_compose_wiring() -> None:
     device = gpu["deploy"]["resources"]["reservations"]["devices"][0]
     assert device["driver"] == "nvidia" and "gpu" in device["capabilities"]
     assert gpu["environment"]["DOCPIPE_INFERENCE__PROVIDER"] == "tensorrt"
+    assert gpu["command"] == ["extract-worker"]  # the batching worker honours DOCPIPE_INFERENCE__*
+    assert svcs["review"]["command"][-4:] == ["--host", "0.0.0.0", "--port", "8000"]
+    assert svcs["review"]["ports"] == ["8000:8000"]
     assert any("trt" in v for v in gpu["volumes"])
     for name in ("prometheus", "grafana"):
         assert name in svcs
@@ -121,7 +126,8 @@ def test_compose_wiring() -> None:
 def test_prometheus_scrapes_every_docpipe_service() -> None:
     prom = yaml.safe_load((ROOT / "infra/prometheus/prometheus.yml").read_text())
     names = {n for job in prom["scrape_configs"] for sd in job.get("dns_sd_configs", []) for n in sd["names"]}
-    exporting = {n for n, s in docpipe_services(compose()).items() if s["command"][0] == "worker"}
+    exporting = {n for n, s in docpipe_services(compose()).items() if n != "topics-init"}
+    assert {"worker-erp-sql", "review", "review-relay", "worker-extract-gpu"} <= exporting
     assert exporting <= names
 
 
@@ -130,10 +136,10 @@ def test_prometheus_k8s_config_keeps_annotated_pods() -> None:
     (job,) = [j for j in prom["scrape_configs"] if j["job_name"] == "docpipe"]
     assert job["kubernetes_sd_configs"][0]["namespaces"]["names"] == ["docpipe"]
     deployments = [d for _, d in k8s_docs() if d["kind"] == "Deployment"]
-    for dep in deployments:
+    assert {d["metadata"]["name"] for d in deployments} >= {"worker-erp-sql", "review", "review-relay"}
+    for dep in deployments:  # every long-running process exports now
         ann = dep["spec"]["template"]["metadata"]["annotations"]
-        exports = dep["spec"]["template"]["spec"]["containers"][0]["args"][0] == "worker"
-        assert ann["prometheus.io/scrape"] == str(exports).lower() and ann["prometheus.io/port"] == "9100"
+        assert ann["prometheus.io/scrape"] == "true" and ann["prometheus.io/port"] == "9100"
 
 
 # ---------------------------------------------------------------- metric names in dashboards and alerts
@@ -157,7 +163,9 @@ def test_grafana_dashboard_parses_and_uses_only_defined_metrics() -> None:
         assert _metric_refs(json.dumps(var)) <= METRIC_NAMES
     # the issue's families all have a panel
     for family in ("documents_in", "documents_out", "errors", "dlq", "stage_latency_seconds", "consumer_lag",
-                   "batch_size", "field_confidence", "decisions", "straight_through_ratio"):
+                   "batch_size", "field_confidence", "decisions", "straight_through_ratio",
+                   "sink_delivered", "sink_latency_seconds", "sink_retries", "review_open_items",
+                   "review_actions", "http_request_duration_seconds", "outbox_pending", "relay_published"):
         assert any(f"docpipe_{family}" in u for u in used), family
 
 
@@ -271,14 +279,14 @@ def test_k8s_workers_scaled_on_their_consumer_lag() -> None:
     for _, d in docs:
         by_kind.setdefault(d["kind"], {})[d["metadata"]["name"]] = d
     deployments, scaled = by_kind["Deployment"], by_kind["ScaledObject"]
-    assert set(scaled) == {f"worker-{s}" for s in CONSUMERS}
+    assert set(scaled) == {f"worker-{s}" for s in CONSUMERS} | set(GPU_WORKERS)
     for name, so in scaled.items():
-        stage = name.removeprefix("worker-")
+        stage, command = GPU_WORKERS.get(name, (name.removeprefix("worker-"), None))
         spec = so["spec"]
         target = spec["scaleTargetRef"]
         assert target["kind"] == "Deployment" and target["name"] in deployments
         container = deployments[target["name"]]["spec"]["template"]["spec"]["containers"][0]
-        assert container["args"] == COMMANDS.get(stage, ["worker", stage])
+        assert container["args"] == (command or COMMANDS.get(stage, ["worker", stage]))
         (trigger,) = spec["triggers"]
         assert trigger["type"] == "kafka"
         meta = trigger["metadata"]
@@ -288,8 +296,8 @@ def test_k8s_workers_scaled_on_their_consumer_lag() -> None:
         assert 1 <= spec["minReplicaCount"] <= spec["maxReplicaCount"] <= 6  # partitions per topic
         assert spec["fallback"]["replicas"] >= 1
         assert trigger["authenticationRef"]["name"] in by_kind["TriggerAuthentication"]
-    # HPA fallback covers the same workers; every Deployment has a disruption budget
-    assert set(by_kind["HorizontalPodAutoscaler"]) == set(scaled)
+    # HPA fallback covers the same CPU workers; every Deployment has a disruption budget
+    assert set(by_kind["HorizontalPodAutoscaler"]) == set(scaled) - set(GPU_WORKERS)
     pdb_selectors = [p["spec"]["selector"]["matchLabels"] for p in by_kind["PodDisruptionBudget"].values()]
     for name, dep in deployments.items():
         labels = dep["spec"]["template"]["metadata"]["labels"]
@@ -297,9 +305,60 @@ def test_k8s_workers_scaled_on_their_consumer_lag() -> None:
         pod = dep["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True
         c = pod["containers"][0]
-        exports = c["args"][0] == "worker"  # only `docpipe worker` starts the exporter
-        assert any(p["containerPort"] == 9100 for p in c["ports"]) == exports, name
-        assert ("startupProbe" in c and c["startupProbe"]["httpGet"]["path"] == "/metrics") == exports, name
+        assert any(p["containerPort"] == 9100 and p["name"] == "metrics" for p in c["ports"]), name
+        if name == "review":  # the app answers /healthz itself; its metrics are on the side port
+            assert c["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+        else:
+            assert c["startupProbe"]["httpGet"]["path"] == "/metrics", name
+
+
+def test_gpu_extraction_worker() -> None:
+    """One GPU per pod, on GPU nodes only, the GPU image and provider, a per-node TensorRT engine cache."""
+    docs = {(d["kind"], d["metadata"]["name"]): d for p, d in k8s_docs() if p.parent.name == "gpu"}
+    dep = docs[("Deployment", "worker-extract-gpu")]
+    pod = dep["spec"]["template"]["spec"]
+    (c,) = pod["containers"]
+    assert c["args"] == ["extract-worker"] and "docpipe-gpu" in c["image"]
+    assert c["resources"]["limits"]["nvidia.com/gpu"] == 1
+    assert pod["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
+    assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in pod["tolerations"]
+    env = {e["name"]: e.get("value") for e in c["env"]}
+    assert env["DOCPIPE_INFERENCE__PROVIDER"] == "tensorrt"
+    (mount,) = [m for m in c["volumeMounts"] if m["name"] == "trt-engine-cache"]
+    assert mount["mountPath"] == env["DOCPIPE_INFERENCE__TRT_ENGINE_CACHE_DIR"]
+    assert mount["subPathExpr"] == "$(NODE_NAME)" and "NODE_NAME" in env
+    (vol,) = [v for v in pod["volumes"] if v["name"] == "trt-engine-cache"]
+    assert ("PersistentVolumeClaim", vol["persistentVolumeClaim"]["claimName"]) in docs
+    # the settings the worker reads exist in InferenceSettings (a typo would be ignored silently)
+    from pipeline.config import InferenceSettings
+
+    fields = set(InferenceSettings.model_fields)
+    for key in env:
+        if key.startswith("DOCPIPE_INFERENCE__"):
+            assert key.removeprefix("DOCPIPE_INFERENCE__").lower() in fields, key
+    (trigger,) = docs[("ScaledObject", "worker-extract-gpu")]["spec"]["triggers"]
+    assert trigger["metadata"]["consumerGroup"] == "docpipe.extract"
+    assert trigger["metadata"]["topic"] == STAGE_INPUTS["extract"]
+
+
+def _kustomize(overlay: str) -> list[dict[str, Any]]:
+    res = subprocess.run(["kubectl", "kustomize", str(K8S / overlay)], capture_output=True, text=True,
+                         timeout=60)
+    assert res.returncode == 0, res.stderr
+    return [d for d in yaml.safe_load_all(res.stdout) if d]
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl (with its built-in kustomize) not installed")
+def test_overlays_build_and_gpu_overlay_replaces_cpu_extraction() -> None:
+    built = {o: {(d["kind"], d["metadata"]["name"]) for d in _kustomize(o)} for o in ("keda", "hpa", "gpu")}
+    cpu = {("Deployment", "worker-extract"), ("PodDisruptionBudget", "worker-extract"),
+           ("ScaledObject", "worker-extract")}
+    gpu = {("Deployment", "worker-extract-gpu"), ("ScaledObject", "worker-extract-gpu"),
+           ("PodDisruptionBudget", "worker-extract-gpu"),
+           ("PersistentVolumeClaim", "docpipe-trt-cache")}
+    assert cpu <= built["keda"] and not gpu & built["keda"]
+    assert gpu <= built["gpu"] and not cpu & built["gpu"]
+    assert built["gpu"] - gpu == built["keda"] - cpu  # everything else is the keda overlay unchanged
 
 
 # ---------------------------------------------------------------- Dockerfile and scripts
