@@ -81,6 +81,11 @@ class NormalizedField(ContractModel):
     valid: bool = True
     notes: list[str] = Field(default_factory=list)
     provenance: list[Provenance] = Field(default_factory=list)
+    corroborated_by: list[str] = Field(
+        default_factory=list,
+        description="Independent evidence that gives the same value (vendor master, locale, a legal tax rate "
+        "of the total); the gate policy decides whether it may stand in for confidence.",
+    )
 
 
 class NormalizedLineItem(ContractModel):

@@ -27,7 +27,7 @@ from pydantic import ValidationError
 from pipeline.contracts import Extraction, NormalizedDocument, Outcome
 from pipeline.gate.engine import build_context, decide
 from pipeline.gate.policy import Policy
-from pipeline.gate.rules.fields import confidence_items, is_ungrounded
+from pipeline.gate.rules.fields import confidence_items, confidence_policy, effective_confidence, is_ungrounded
 from pipeline.normalize.config import NormalizeConfig
 from pipeline.normalize.document import normalize_extraction, normalize_field
 from pipeline.refdata.claims import PriorDocuments
@@ -197,15 +197,16 @@ def evaluate_item(
         billed=prior.billed,
     )
     decision = decide(ctx, policy)
-    ungrounded_fails = bool(policy.params("fields.confidence").get("ungrounded_fails", True))
-    gated = tuple(
-        (name, key, 0.0 if ungrounded_fails and ungrounded else c)
-        for name, key, c, ungrounded in confidence_items(doc)
-    )
+    _, _, ungrounded_fails, accept = confidence_policy(policy.params("fields.confidence"))
+    items = confidence_items(doc)
+    gated = tuple((it.name, it.key, effective_confidence(it, accept, ungrounded_fails)) for it in items)
+    weighed = {it.name: c for (_, _, c), it in zip(gated, items, strict=True)}
     outcomes = tuple(
         FieldOutcome(
             name,
-            0.0 if ungrounded_fails and is_ungrounded(doc.fields[name]) else doc.fields[name].confidence,
+            weighed.get(
+                name, 0.0 if ungrounded_fails and is_ungrounded(doc.fields[name]) else doc.fields[name].confidence
+            ),
             _correct(doc, name, truth.get(name), cfg),
         )
         for name in sorted(truth)
@@ -409,9 +410,7 @@ def plot_curve(report: EvalReport, path: Path) -> Path:
     )
     ax1.axhline(report.target_precision, color="grey", linewidth=0.8, linestyle=":")
     if report.chosen:
-        ax1.axvline(
-            report.chosen.threshold, color="red", linewidth=0.8, label=f"chosen t={report.chosen.threshold}"
-        )
+        ax1.axvline(report.chosen.threshold, color="red", linewidth=0.8, label=f"chosen t={report.chosen.threshold}")
     ax1.set_xlabel("confidence threshold")
     ax1.set_ylim(0, 1.02)
     ax1.legend(loc="lower left", fontsize=8)

@@ -21,6 +21,7 @@ from pipeline.contracts import (
 )
 from pipeline.normalize.amounts import parse_amount
 from pipeline.normalize.config import NormalizeConfig
+from pipeline.normalize.corroborate import country_of, currency_evidence, tax_evidence
 from pipeline.normalize.currency import normalize_currency
 from pipeline.normalize.dates import order_evidence, parse_date
 from pipeline.normalize.ids import normalize_iban, normalize_tax_id
@@ -201,9 +202,7 @@ def _line_value(
 ) -> Decimal | None:
     if raw is None or not raw.strip():
         return None
-    res = (
-        parse_amount(raw, locale, None, False) if attr == "quantity" else parse_amount(raw, locale, currency)
-    )
+    res = parse_amount(raw, locale, None, False) if attr == "quantity" else parse_amount(raw, locale, currency)
     if res.notes:
         notes.extend(f"{attr}: {n}" for n in res.notes)
     if not res.valid:
@@ -362,7 +361,37 @@ def normalize_extraction(ex: Extraction, ref: RefView, cfg: NormalizeConfig) -> 
     doc.fields["currency"] = cur_field
     doc.currency = currency
     doc.line_items = _line_items(ex, locale, currency)
+    _corroborate(doc, vendor, locale, country or country_of(locale), set(amount_currencies.values()))
     return doc
+
+
+def _amount(doc: NormalizedDocument, name: str) -> Decimal | None:
+    f = doc.fields.get(name)
+    return Decimal(f.value) if f is not None and f.valid and f.value is not None else None
+
+
+def _corroborate(
+    doc: NormalizedDocument,
+    vendor: VendorRecord | None,
+    locale: str | None,
+    country: str | None,
+    amount_currencies: set[str],
+) -> None:
+    """Record independent evidence on the document's read currency and tax (see normalize.corroborate)."""
+    cur = doc.fields["currency"]
+    if cur.raw is not None and cur.valid:
+        evidence = currency_evidence(
+            cur.value,
+            cur.raw,
+            vendor_currency=vendor.currency if vendor else None,
+            locale=locale,
+            amount_currencies=amount_currencies,
+        )
+        doc.fields["currency"] = cur.model_copy(update={"corroborated_by": evidence})
+    tax = doc.fields.get("tax")
+    if tax is not None and tax.raw is not None and tax.valid:
+        evidence = tax_evidence(_amount(doc, "tax"), _amount(doc, "total"), _amount(doc, "subtotal"), country)
+        doc.fields["tax"] = tax.model_copy(update={"corroborated_by": evidence})
 
 
 _TYPES: dict[str, str] = {

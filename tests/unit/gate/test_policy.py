@@ -9,7 +9,7 @@ from pipeline.gate.rules import BY_ID
 
 def test_default_policy_loads_every_rule_with_checksum() -> None:
     p = load_policy()
-    assert p.ref.version == "1.0" and len(p.ref.checksum) == 64
+    assert p.ref.version == "1.1" and len(p.ref.checksum) == 64
     assert {r.rule.id for r in p.rules} == set(BY_ID)
     assert p.params("fields.confidence")["default"] == 0.9
     assert next(r for r in p.rules if r.rule.id == "amounts.dual_approval").severity == Severity.dual
