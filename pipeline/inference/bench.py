@@ -195,9 +195,10 @@ class Runner:
             for job in sched.completed(timeout=0.5):
                 sched.finish(job)
                 done += 1
-                if done % max(1, n_docs // 10) == 0:
+                if done % max(1, n_docs // 50) == 0:
                     rss.append((done, rss_mb()))
-                    progress(done, rss[-1][1])
+                    if len(rss) % 5 == 1:
+                        progress(done, rss[-1][1])
         elapsed = time.perf_counter() - t0
         sched.batcher.close()
         return {
@@ -207,6 +208,9 @@ class Runner:
             "docs_per_s": round(n_docs / elapsed, 2),
             "rss_mb_start": rss[0][1],
             "rss_mb_end": rss[-1][1],
+            # the session arenas reach their working size in the first documents; flat means no growth after
+            "rss_mb_after_warmup": rss[min(len(rss) - 1, 5)][1],
+            "rss_mb_max": max(mb for _, mb in rss),
             "rss_mb_series": rss,
         }
 

@@ -12,13 +12,9 @@ from pipeline.erp.examples import approved_event
 from pipeline.erp.sql_sink import SqlSink, SqlSinkOptions
 from pipeline.observability import Metrics
 from tests.integration.erp.conftest import produce, produce_raw
+from tests.metrics_support import val
 
 pytestmark = pytest.mark.kafka
-
-
-def val(m: Metrics, name: str, **labels: str) -> float:
-    v = m.registry.get_sample_value(name, labels or None)
-    return 0.0 if v is None else v
 
 
 def test_sql_sink_metrics_match_its_work(erp_settings: Settings, tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from pipeline.erp.store import ApplyStats
 from pipeline.observability import Metrics
 from pipeline.runtime.errors import DecodeError
 from pipeline.runtime.policy import dead_letter
+from tests.metrics_support import val
 
 SINK = "erp-sql"
 
@@ -23,20 +24,28 @@ def m() -> Metrics:
     return Metrics(CollectorRegistry())
 
 
-def val(m: Metrics, name: str, **labels: str) -> float:
-    v = m.registry.get_sample_value(name, labels or None)
-    return 0.0 if v is None else v
-
-
 def test_sql_batch_counts_effects_latency_and_dead_letters(m: Metrics) -> None:
     now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
     fresh = approved_event(1, salt="obs").model_copy(update={"submitted_at": now - timedelta(seconds=30)})
     replayed = approved_event(2, salt="obs").model_copy(update={"submitted_at": now - timedelta(hours=2)})
     stats = ApplyStats(inserted=1, duplicates=1, skipped=1, effects={fresh.event_id: "inserted"})
-    letters = dead_letter(sql_sink_stage(), ("docs.approved", 0, 7, b"k", b"{bad"), "undecodable",
-                          DecodeError("undecodable", "not JSON"), 1)
-    observe.sql_batch(m, SINK, consumed=3, envelopes={e.event_id: e for e in (fresh, replayed)},
-                      letters=letters, stats=stats, elapsed_s=0.04, now=now.timestamp())
+    letters = dead_letter(
+        sql_sink_stage(),
+        ("docs.approved", 0, 7, b"k", b"{bad"),
+        "undecodable",
+        DecodeError("undecodable", "not JSON"),
+        1,
+    )
+    observe.sql_batch(
+        m,
+        SINK,
+        consumed=3,
+        envelopes={e.event_id: e for e in (fresh, replayed)},
+        letters=letters,
+        stats=stats,
+        elapsed_s=0.04,
+        now=now.timestamp(),
+    )
 
     assert val(m, "docpipe_documents_in_total", stage=SINK) == 3
     assert val(m, "docpipe_sink_delivered_total", sink=SINK, effect="inserted") == 1

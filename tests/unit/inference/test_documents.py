@@ -84,9 +84,7 @@ def test_batched_results_equal_one_at_a_time(model: ReferenceQaModel) -> None:
     one_by_one = [model.infer([w])[0] for w in windows]
     batched = model.infer(windows)
     assert [(s.start, s.end) for s in batched] == [(s.start, s.end) for s in one_by_one]
-    np.testing.assert_allclose(
-        [s.score for s in batched], [s.score for s in one_by_one], rtol=1e-3, atol=1e-3
-    )
+    np.testing.assert_allclose([s.score for s in batched], [s.score for s in one_by_one], rtol=1e-3, atol=1e-3)
 
 
 def test_scheduler_reassembles_documents_across_shared_batches(model: ReferenceQaModel) -> None:
@@ -146,3 +144,19 @@ def test_offset_tracker_commits_only_below_the_lowest_unfinished() -> None:
     assert t.positions() == {0: 9, 1: 3}
     t.drop(1)
     assert t.positions() == {0: 9}
+
+
+def test_long_run_finishes_every_document_and_samples_rss(model: ReferenceQaModel) -> None:
+    """The memory benchmark's loop: a bounded backlog of distinct synthetic receipts, RSS sampled."""
+    from pipeline.inference.bench import Config, Runner, synthetic_receipt
+
+    first, second = synthetic_receipt(7), synthetic_receipt(7)
+    assert first == second and first.blob.sha256 != synthetic_receipt(8).blob.sha256  # deterministic, distinct
+    conf = Config("batched-bucketed", max_batch_size=8, bucketing=True)
+    seen: list[int] = []
+    res = Runner(model, CFG, [], "unit").long(
+        conf, 60, backlog=8, progress=lambda n, _mb: seen.append(n), source=synthetic_receipt
+    )
+    assert res["docs"] == 60 and res["docs_per_s"] > 0
+    assert [n for n, _ in res["rss_mb_series"]] == [0, *range(1, 61)]  # every 1/50 of 60 = every document
+    assert res["rss_mb_start"] > 0 and res["rss_mb_max"] >= res["rss_mb_end"] and seen

@@ -27,6 +27,7 @@ from pipeline.contracts import (
 from pipeline.observability import Metrics, exported_names, start_from_settings, start_metrics_server
 from pipeline.runtime import Emit, LocalRunner, PermanentError, StageSpec
 from pipeline.topics import DECIDED, DLQ, EXTRACTED, INGESTED
+from tests.metrics_support import val
 
 SHA = "ab" * 32
 BLOB = BlobRef(uri="file:///x", sha256=SHA, size=3, media_type="application/pdf")
@@ -37,15 +38,16 @@ def m() -> Metrics:
     return Metrics(CollectorRegistry())
 
 
-def val(m: Metrics, name: str, **labels: str) -> float:
-    v = m.registry.get_sample_value(name, labels or None)
-    return 0.0 if v is None else v
-
-
 def envelope(payload, topic: str, submitted: datetime | None = None) -> Envelope:
-    return Envelope(event_id="e1", event_type=topic, document_id=SHA, correlation_id="c1",
-                    producer=Producer(stage="t", version="1"), payload=payload,
-                    submitted_at=submitted or datetime.now(UTC))
+    return Envelope(
+        event_id="e1",
+        event_type=topic,
+        document_id=SHA,
+        correlation_id="c1",
+        producer=Producer(stage="t", version="1"),
+        payload=payload,
+        submitted_at=submitted or datetime.now(UTC),
+    )
 
 
 def test_consumed_counts_documents_and_batch_size(m: Metrics) -> None:
@@ -66,11 +68,16 @@ def test_time_batch_amortises_latency_per_message(m: Metrics) -> None:
 
 def test_extraction_confidences_skip_absent_fields(m: Metrics) -> None:
     ex = Extraction(
-        blob=BLOB, kind=DocKind.invoice, prompt_set=PromptSetRef(name="p", version="1", checksum="c"),
+        blob=BLOB,
+        kind=DocKind.invoice,
+        prompt_set=PromptSetRef(name="p", version="1", checksum="c"),
         model=ModelRef(name="m", version="1"),
-        fields={"total": ExtractedField(name="total", value="10.00", confidence=0.93),
-                "iban": ExtractedField(name="iban", value=None, confidence=0.0, status=FieldStatus.absent),
-                "date": ExtractedField(name="date", value="2024-01-02", confidence=0.6)})
+        fields={
+            "total": ExtractedField(name="total", value="10.00", confidence=0.93),
+            "iban": ExtractedField(name="iban", value=None, confidence=0.0, status=FieldStatus.absent),
+            "date": ExtractedField(name="date", value="2024-01-02", confidence=0.6),
+        },
+    )
     m.produced("extract", EXTRACTED, envelope(ex, EXTRACTED, datetime.now(UTC) - timedelta(seconds=2)))
     assert val(m, "docpipe_documents_out_total", stage="extract", topic=EXTRACTED) == 1
     assert val(m, "docpipe_field_confidence_count", stage="extract", field="total") == 1
@@ -98,6 +105,7 @@ def test_straight_through_window_forgets_old_decisions() -> None:
 
 def test_record_outcomes_from_the_real_runtime_policy(m: Metrics) -> None:
     """The worker hook: LocalRunner outcomes (same policy as Kafka) -> in/out/DLQ/duplicate series."""
+
     def handler(env: Envelope) -> list[Emit]:
         if env.payload.filename == "bad.pdf":
             raise PermanentError("cannot read page 1")
@@ -105,9 +113,16 @@ def test_record_outcomes_from_the_real_runtime_policy(m: Metrics) -> None:
 
     stage = StageSpec("probe", "1", INGESTED, DocumentIngested, handler=handler)
     good = envelope(DocumentIngested(blob=BLOB, filename="a.pdf"), INGESTED)
-    bad = Envelope(**{**good.model_dump(), "event_id": "e2", "document_id": "cd" * 32,
-                      "payload": DocumentIngested(blob=BLOB, filename="bad.pdf")})
+    bad = Envelope(
+        **{
+            **good.model_dump(),
+            "event_id": "e2",
+            "document_id": "cd" * 32,
+            "payload": DocumentIngested(blob=BLOB, filename="bad.pdf"),
+        }
+    )
     from pipeline.runtime.policy import process_batch
+
     raws = [(INGESTED, 0, i, None, e.model_dump_json().encode()) for i, e in enumerate([good, bad, good])]
     raws.append((INGESTED, 0, 3, None, b"not json"))
     outcomes = process_batch(stage, raws, set(), retries=0, backoff_s=0, backoff_max_s=0)
@@ -123,10 +138,19 @@ def test_record_outcomes_from_the_real_runtime_policy(m: Metrics) -> None:
 
 def test_exported_names_cover_every_family(m: Metrics) -> None:
     names = exported_names(m)
-    for required in ["docpipe_documents_in_total", "docpipe_documents_out_total", "docpipe_errors_total",
-                     "docpipe_dlq_total", "docpipe_stage_latency_seconds_bucket", "docpipe_consumer_lag",
-                     "docpipe_batch_size_bucket", "docpipe_field_confidence_bucket",
-                     "docpipe_straight_through_ratio", "docpipe_decisions_total", "docpipe_worker_info"]:
+    for required in [
+        "docpipe_documents_in_total",
+        "docpipe_documents_out_total",
+        "docpipe_errors_total",
+        "docpipe_dlq_total",
+        "docpipe_stage_latency_seconds_bucket",
+        "docpipe_consumer_lag",
+        "docpipe_batch_size_bucket",
+        "docpipe_field_confidence_bucket",
+        "docpipe_straight_through_ratio",
+        "docpipe_decisions_total",
+        "docpipe_worker_info",
+    ]:
         assert required in names
 
 

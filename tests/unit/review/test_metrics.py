@@ -16,12 +16,8 @@ from pipeline.review import outbox
 from pipeline.review.metrics import DbSampler, read_outbox, read_queue, sample_review
 from pipeline.review.models import Item
 from pipeline.runtime import Emit
+from tests.metrics_support import val
 from tests.unit.review.conftest import PASSWORD, csrf_of
-
-
-def val(m: Metrics, name: str, **labels: str) -> float:
-    v = m.registry.get_sample_value(name, labels or None)
-    return 0.0 if v is None else v
 
 
 def _client(app, username: str):  # type: ignore[no-untyped-def]
@@ -52,8 +48,10 @@ def test_actions_and_http_latency_are_counted(settings, engine, actors, make_ite
     assert first.post(f"/items/{item_id}/claim", data={"csrf": csrf}).status_code == 303
     csrf2 = csrf_of(second.get(f"/items/{item_id}").text)
     assert second.post(f"/items/{item_id}/claim", data={"csrf": csrf2}).status_code == 409  # claimed by first
-    r = first.post(f"/items/{item_id}/reject",
-                   data={"csrf": csrf, "version": _version(sessions, item_id), "reason": "not our invoice"})
+    r = first.post(
+        f"/items/{item_id}/reject",
+        data={"csrf": csrf, "version": _version(sessions, item_id), "reason": "not our invoice"},
+    )
     assert r.status_code == 303, r.text
 
     assert val(m, "docpipe_review_actions_total", action="claim", result="ok") == 1
@@ -61,13 +59,26 @@ def test_actions_and_http_latency_are_counted(settings, engine, actors, make_ite
     assert val(m, "docpipe_review_actions_total", action="reject", result="ok") == 1
     # latency is labelled by the route template, never the item id
     route = "/items/{item_id}/claim"
-    assert val(m, "docpipe_http_request_duration_seconds_count", app="review", method="POST", route=route,
-               status="3xx") == 1
-    assert val(m, "docpipe_http_request_duration_seconds_count", app="review", method="POST", route=route,
-               status="4xx") == 1
+    assert (
+        val(m, "docpipe_http_request_duration_seconds_count", app="review", method="POST", route=route, status="3xx")
+        == 1
+    )
+    assert (
+        val(m, "docpipe_http_request_duration_seconds_count", app="review", method="POST", route=route, status="4xx")
+        == 1
+    )
     first.get("/no/such/page/123")
-    assert val(m, "docpipe_http_request_duration_seconds_count", app="review", method="GET", route="unmatched",
-               status="4xx") == 1
+    assert (
+        val(
+            m,
+            "docpipe_http_request_duration_seconds_count",
+            app="review",
+            method="GET",
+            route="unmatched",
+            status="4xx",
+        )
+        == 1
+    )
     names = {s.labels.get("route") for fam in m.registry.collect() for s in fam.samples}
     assert not any(str(item_id) in str(n) for n in names)
 
@@ -77,9 +88,16 @@ def test_queue_and_outbox_gauges(settings, engine, actors, make_item, sessions) 
     _, env = make_item()
     now = datetime.now(UTC)
     with sessions.begin() as db:
-        db.execute(update(Item).where(Item.id == ids[0]).values(
-            sla_due_at=now - timedelta(hours=1), received_at=now - timedelta(hours=50),
-            claimed_by=actors["reviewer"].id, claim_expires_at=now + timedelta(minutes=10)))
+        db.execute(
+            update(Item)
+            .where(Item.id == ids[0])
+            .values(
+                sla_due_at=now - timedelta(hours=1),
+                received_at=now - timedelta(hours=50),
+                claimed_by=actors["reviewer"].id,
+                claim_expires_at=now + timedelta(minutes=10),
+            )
+        )
         outbox.add(db, [Emit("docs.status", env)], now=now - timedelta(minutes=3))
     with sessions() as db:
         q, o = read_queue(db, now), read_outbox(db, now)
