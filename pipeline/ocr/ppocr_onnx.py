@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.contracts import BBox, EngineInfo, Line, Point, Word
+from pipeline.ocr.charset import MaskedSession, class_mask
 from pipeline.ocr.engine import OcrEngine, RecognizedPage
 from pipeline.ocr.errors import EngineUnavailable
 from pipeline.ocr.models import ModelSet, models_for, sha256_file
@@ -125,6 +126,9 @@ class PpOcrOnnxEngine(OcrEngine):
                 spin=settings.spin,
                 cache_dir=cache_dir,
             )
+        mask = class_mask(self._rec.postprocess_op.character, settings.charset)
+        if mask is not None:
+            self._rec.session.session = MaskedSession(self._rec.session.session, mask)
         self.provider = self._det.session.session.get_providers()[0]
         self.load_ms = (time.perf_counter() - t0) * 1000
         log.info(
@@ -149,7 +153,7 @@ class PpOcrOnnxEngine(OcrEngine):
         return EngineInfo(
             name=self.name,
             version=f"rapidocr {_pkg_version('rapidocr')}; onnxruntime "
-            f"{_pkg_version('onnxruntime')}; mode {self.settings.mode}",
+            f"{_pkg_version('onnxruntime')}; mode {self.settings.mode}; charset {self.settings.charset}",
             models=models,
             execution_provider=self.provider,
         )

@@ -43,6 +43,11 @@ class OcrSettings(BaseModel):
         description="auto: classify a sample of lines and skip per-line classification on upright pages.",
     )
     text_score: float = Field(default=0.5, ge=0.0, le=1.0, description="Drop recognised lines below this.")
+    charset: Literal["all", "latin", "ascii"] = Field(
+        default="all",
+        description="Characters the recogniser may output (like PaddleOCR's lang): all = the model's whole "
+        "dictionary; latin = ASCII + Latin-1/Extended-A + euro and typographic punctuation; ascii = printable ASCII.",
+    )
     model_dir: str | None = Field(
         default=None,
         description="Directory holding det.onnx / rec.onnx (+ dict.txt) to override bundled models.",
