@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from pipeline.config import Settings
+    from pipeline.contracts import OcrResult
     from pipeline.ocr.evaluate import ReceiptScore
 
 DEFAULT_SROIE = SROIE_ROOT
@@ -79,10 +81,16 @@ def eval_ocr(
     ids: Annotated[str, typer.Option(help="Receipt ids, e.g. 400-499 or 400,405-410.")] = "400-499",
     mode: Annotated[str, typer.Option(help="accurate | fast")] = "accurate",
     out: Annotated[Path | None, typer.Option(help="Also write the JSON report here.")] = None,
+    ocr_cache: Annotated[
+        Path | None,
+        typer.Option(help="Reuse/keep OCR results here (shared with eval extract/gate; timings then lie)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Line recall (CER <= 0.1), CER in reading order and share of totals found verbatim on SROIE."""
+    """Line recall (CER <= 0.1), CER in reading order and share of totals found verbatim on SROIE.
+    The OCR settings come from the configuration (e.g. DOCPIPE_OCR__CHARSET=ascii)."""
     from pipeline.ocr.api import read_bytes
+    from pipeline.ocr.cache import cached_ocr
     from pipeline.ocr.evaluate import evaluate, parse_ids
     from pipeline.ocr.factory import get_engine
 
@@ -106,10 +114,16 @@ def eval_ocr(
             )
 
     load_start = os.getloadavg()
-    report = evaluate(data, id_list, lambda b: read_bytes(b, settings), progress)
+    def read(data: bytes) -> OcrResult:
+        sha = hashlib.sha256(data).hexdigest()
+        return cached_ocr(ocr_cache, sha, settings.ocr, lambda: read_bytes(data, settings))
+
+    report = evaluate(data, id_list, read, progress)
     summary = report.summary()
     result = {
         "mode": mode,
+        "charset": settings.ocr.charset,
+        "ocr_cache": str(ocr_cache) if ocr_cache else None,
         "ids": ids,
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "loadavg_start": list(load_start),

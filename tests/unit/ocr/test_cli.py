@@ -31,3 +31,19 @@ def test_eval_and_bench_groups_are_shared() -> None:
     first = group(demo, "eval", "x")
     assert group(demo, "eval", "y") is first
     assert sum(1 for g in demo.registered_groups if g.name == "eval") == 1
+
+
+def test_eval_ocr_rescores_from_the_cache(tmp_path: Path, sroie: Path) -> None:
+    """Scoring the same receipt again from the OCR cache gives the same figures without reading."""
+    import json
+
+    args = ["eval", "ocr", "--data", str(sroie), "--ids", "401", "--mode", "fast", "--json"]
+    args += ["--ocr-cache", str(tmp_path)]
+    first = CliRunner().invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert len(list(tmp_path.glob("*.json"))) == 1
+    again = CliRunner().invoke(app, args)
+    one, two = json.loads(first.stdout), json.loads(again.stdout)
+    assert one["summary"]["line_recall"] == two["summary"]["line_recall"] > 0.8
+    assert one["charset"] == "all" and one["ocr_cache"] == str(tmp_path)
+    assert two["summary"]["s_per_receipt_median"] < one["summary"]["s_per_receipt_median"]
