@@ -30,6 +30,7 @@ from pipeline.config import Settings
 from pipeline.contracts import Envelope, utcnow
 from pipeline.inference.documents import DocJob, DocumentScheduler
 from pipeline.inference.stage import extraction_emits
+from pipeline.runtime.bounded import call_with_deadline
 from pipeline.runtime.errors import DecodeError
 from pipeline.runtime.ledger import load_ledger
 from pipeline.runtime.policy import RawMessage, dead_letter, status_event, success_emits
@@ -331,7 +332,10 @@ class BatchingWorker(StageWorkerShell):
         offsets = [
             TopicPartition(self.input_topic, p, o) for p, o in sorted(self.tracker.positions().items())
         ]
-        self.producer.send_offsets_to_transaction(offsets, self.consumer.consumer_group_metadata(), 60.0)
+        group, producer = self.consumer.consumer_group_metadata(), self.producer
+        call_with_deadline(  # librdkafka may block here past its own timeout (see runtime.bounded)
+            lambda: producer.send_offsets_to_transaction(offsets, group, 60.0), 70.0, "send_offsets_to_transaction"
+        )
         self.producer.commit_transaction(60.0)
         self._ready = []
         self._last_flush = time.monotonic()

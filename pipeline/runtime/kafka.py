@@ -20,6 +20,7 @@ from confluent_kafka import KafkaError, KafkaException, Message, TopicPartition
 
 from pipeline.config import Settings
 from pipeline.contracts import utcnow
+from pipeline.runtime.bounded import call_with_deadline
 from pipeline.runtime.ledger import load_ledger
 from pipeline.runtime.policy import Outcome, RawMessage, process_batch
 from pipeline.runtime.shell import StageWorkerShell
@@ -151,9 +152,11 @@ class KafkaWorker(StageWorkerShell):
             raise KafkaException(KafkaError(KafkaError._MSG_TIMED_OUT,
                                             f"{self._unacknowledged} output(s) not acknowledged; re-reading batch",
                                             txn_requires_abort=True))
-        self.producer.send_offsets_to_transaction(
-            [TopicPartition(self.input_topic, p, o) for p, o in next_offsets.items()],
-            self.consumer.consumer_group_metadata(), TXN_CALL_TIMEOUT_S)
+        offsets = [TopicPartition(self.input_topic, p, o) for p, o in next_offsets.items()]
+        group, producer = self.consumer.consumer_group_metadata(), self.producer
+        call_with_deadline(  # librdkafka may block here past its own timeout (see runtime.bounded)
+            lambda: producer.send_offsets_to_transaction(offsets, group, TXN_CALL_TIMEOUT_S),
+            TXN_CALL_TIMEOUT_S + 10, "send_offsets_to_transaction")
         self._commit_transaction()
         self.stats.transactions += 1
 
