@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ from pipeline.contracts import (
 )
 from pipeline.extract.amount_prior import prior_by_char_span
 from pipeline.extract.calibration import Platt
-from pipeline.extract.candidates import is_candidate_kind, line_candidates
+from pipeline.extract.candidates import is_candidate_kind, line_candidates, parse_amount
 from pipeline.extract.classify import classify_text
 from pipeline.extract.injection import model_context, quarantine_warnings
 from pipeline.extract.line_items import line_items_for
@@ -267,6 +268,59 @@ def decode_field(
     return FieldDecision(best, best.prob, True, ctx)
 
 
+TAX_RATE_CEILING = Decimal("0.30")  # no VAT/GST/sales tax in force is above 27 %
+
+
+def _amount_of(d: FieldDecision) -> Decimal | None:
+    if d.best is None or d.context is None:
+        return None
+    return parse_amount(span_text(d.context, d.best.tok_start, d.best.tok_end)[0])
+
+
+def reconcile_tax(
+    decisions: dict[str, FieldDecision], windows: Sequence[QaWindow], scores: Sequence[SpanScores]
+) -> dict[str, FieldDecision]:
+    """Invoice arithmetic: when subtotal and total were both read, the tax is their difference. The
+    model often declines to answer the tax (its line reads "VAT 19 %" next to a number it has no anchor
+    for); if that difference is printed among the tax question's amount candidates, that printed
+    number is the answer (the best-scoring occurrence, for provenance). Confidence: that of the weaker
+    of subtotal and total, which the answer rests on. Nothing changes unless both are found and the
+    difference is a plausible tax (0 <= tax <= 30 % of the subtotal)."""
+    sub, tax, total = decisions.get("subtotal"), decisions.get("tax"), decisions.get("total")
+    if sub is None or tax is None or total is None or not (sub.found and total.found):
+        return decisions
+    s, t = _amount_of(sub), _amount_of(total)
+    if s is None or t is None or s <= 0:
+        return decisions
+    diff = t - s
+    if not Decimal(0) <= diff <= TAX_RATE_CEILING * s:
+        return decisions
+    current = _amount_of(tax) if tax.found else None
+    if current is not None and abs(current - diff) <= Decimal("0.01"):
+        return decisions
+    best: Candidate | None = None
+    ctx: DocContext | None = None
+    for w, sc in zip(windows, scores, strict=True):
+        if w.field != "tax":
+            continue
+        ctx = w.context
+        for a, b in candidate_token_spans(w.context, "amount"):
+            if not (w.ctx_start <= a and b < w.ctx_end):
+                continue
+            value = parse_amount(span_text(w.context, a, b)[0])
+            if value is None or abs(value - diff) > Decimal("0.01"):
+                continue
+            shift = w.ctx_offset - w.ctx_start
+            score = float(sc.start_logits[a + shift] + sc.end_logits[b + shift])
+            if best is None or score > best.score:
+                best = Candidate(score, 0.0, 0.0, a, b)
+    if best is None or ctx is None:
+        return decisions
+    out = dict(decisions)
+    out["tax"] = FieldDecision(best, min(sub.raw_confidence, total.raw_confidence), True, ctx)
+    return out
+
+
 def _root_span(d: FieldDecision) -> tuple[int, int] | None:
     if d.best is None or d.context is None:
         return None
@@ -425,7 +479,7 @@ class Extractor:
                 self.null_bias.get(fp.name, 0.0),
                 prior,
             )
-        return dedupe_spans(out)
+        return dedupe_spans(reconcile_tax(out, windows, scores))
 
     def finish(
         self,

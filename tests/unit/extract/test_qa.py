@@ -240,3 +240,24 @@ def test_length_batches_group_short_windows_and_run_long_ones_alone() -> None:
     assert sorted(k for b in batches for k in b) == list(range(len(lengths)))
     assert length_batches(lengths, 2) == [[1, 5], [2, 3], [4, 0], [6]]
     assert length_batches([], 4, 256) == []
+
+
+def test_invoice_tax_is_the_printed_difference_of_total_and_subtotal(extractor: Extractor) -> None:
+    """The model often declines the tax; invoice arithmetic finds the printed number (generated invoices
+    the model never saw: the evaluation seed)."""
+    from pipeline.extract.candidates import parse_amount
+    from pipeline.extract.evaluate import normalize
+    from pipeline.extract.invoices import EVAL_SEED, TRAIN_LAYOUTS, generate_labelled
+
+    docs = generate_labelled(12, EVAL_SEED, TRAIN_LAYOUTS)
+    right = 0
+    for doc in docs:
+        fields = extractor.extract(doc.ocr).fields
+        sub, tax, total = (fields[n].value for n in ("subtotal", "tax", "total"))
+        if sub and tax and total:  # whenever all three are read they add up
+            assert parse_amount(sub) + parse_amount(tax) == parse_amount(total)  # type: ignore[operator]
+        right += normalize("tax", tax) == normalize("tax", doc.labels.get("tax"))
+        if tax is not None:  # the answer is printed where its provenance says
+            line = " ".join(p.source_text for p in fields["tax"].provenance)
+            assert tax in line
+    assert right >= 8  # 3 of 12 before the arithmetic (tax EM 0.275 on 40)
