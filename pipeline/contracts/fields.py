@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -142,3 +142,13 @@ class NormalizedDocument(ContractModel):
     normalizer_version: str = "1"
     structured: dict[str, Any] | None = None
     warnings: list[str] = Field(default_factory=list, description="Carried over from the extraction.")
+
+    def amount(self, name: str) -> Decimal | None:
+        """A valid field's canonical value as a Decimal (None when absent, invalid or not a number)."""
+        f = self.fields.get(name)
+        if f is None or not f.valid or f.value is None:
+            return None
+        try:
+            return Decimal(f.value)
+        except InvalidOperation:
+            return None

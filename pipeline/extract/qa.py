@@ -224,6 +224,17 @@ def amount_prior_tokens(ctx: DocContext, weights: Sequence[float]) -> dict[tuple
     return {k: v - top for k, v in out.items()}
 
 
+def in_window(w: QaWindow, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The context token spans (inclusive) that lie wholly inside window `w`."""
+    return [(a, b) for a, b in spans if w.ctx_start <= a and b < w.ctx_end]
+
+
+def span_scores(w: QaWindow, sc: SpanScores, spans: Sequence[tuple[int, int]]) -> np.ndarray:
+    """Start + end logit of each span of `w` (context token indices -> the window's positions)."""
+    shift = w.ctx_offset - w.ctx_start
+    return sc.start_logits[[a + shift for a, _ in spans]] + sc.end_logits[[b + shift for _, b in spans]]
+
+
 def decode_field(
     fp: FieldPrompt,
     windows: Sequence[QaWindow],
@@ -246,15 +257,10 @@ def decode_field(
     for w, sc in zip(windows, scores, strict=True):
         st, en = sc.start_logits, sc.end_logits
         null = float(st[0] + en[0]) + null_bias
-        if doc_cands is not None:
-            spans = [(a, b) for a, b in doc_cands if w.ctx_start <= a and b < w.ctx_end]
-        else:
-            spans = _free_spans(ctx, w, st, en, fp)
+        spans = in_window(w, doc_cands) if doc_cands is not None else _free_spans(ctx, w, st, en, fp)
         if not spans:
             continue
-        idx_s = np.asarray([w.ctx_offset + a - w.ctx_start for a, _ in spans])
-        idx_e = np.asarray([w.ctx_offset + b - w.ctx_start for _, b in spans])
-        vals = st[idx_s] + en[idx_e]
+        vals = span_scores(w, sc, spans)
         if prior:
             vals = vals + np.asarray([prior.get(sp, 0.0) for sp in spans])
         p_null, probs = _softmax_with_null(null, vals)
@@ -304,16 +310,16 @@ def reconcile_tax(
         if w.field != "tax":
             continue
         ctx = w.context
-        for a, b in candidate_token_spans(w.context, "amount"):
-            if not (w.ctx_start <= a and b < w.ctx_end):
-                continue
-            value = parse_amount(span_text(w.context, a, b)[0])
-            if value is None or abs(value - diff) > Decimal("0.01"):
-                continue
-            shift = w.ctx_offset - w.ctx_start
-            score = float(sc.start_logits[a + shift] + sc.end_logits[b + shift])
-            if best is None or score > best.score:
-                best = Candidate(score, 0.0, 0.0, a, b)
+        matches = [
+            (a, b)
+            for a, b in in_window(w, candidate_token_spans(ctx, "amount"))
+            if (value := parse_amount(span_text(ctx, a, b)[0])) is not None and abs(value - diff) <= Decimal("0.01")
+        ]
+        if matches:
+            vals = span_scores(w, sc, matches)
+            j = int(np.argmax(vals))
+            if best is None or float(vals[j]) > best.score:
+                best = Candidate(float(vals[j]), 0.0, 0.0, *matches[j])
     if best is None or ctx is None:
         return decisions
     out = dict(decisions)

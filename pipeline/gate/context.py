@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from pipeline.contracts import NormalizedDocument, NormalizedField, POMatch
 from pipeline.refdata.records import DocumentIndexEntry, PORecord, VendorRecord
@@ -32,13 +32,7 @@ class GateContext:
         return f.value if f is not None and f.valid else None
 
     def amount(self, name: str) -> Decimal | None:
-        v = self.value(name)
-        if v is None:
-            return None
-        try:
-            return Decimal(v)
-        except InvalidOperation:
-            return None
+        return self.doc.amount(name)
 
     def date_of(self, name: str) -> date | None:
         v = self.value(name)

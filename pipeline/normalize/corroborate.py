@@ -34,13 +34,6 @@ CENT = Decimal("0.01")
 TOLERANCE = Decimal("0.01")
 
 
-def country_of(locale: str | None) -> str | None:
-    loc = canonical_locale(locale)
-    if loc is None or "_" not in loc:
-        return None
-    return loc.rsplit("_", 1)[1].upper()
-
-
 def currency_evidence(
     code: str | None,
     raw: str | None,

@@ -21,11 +21,11 @@ from pipeline.contracts import (
 )
 from pipeline.normalize.amounts import parse_amount
 from pipeline.normalize.config import NormalizeConfig
-from pipeline.normalize.corroborate import country_of, currency_evidence, tax_evidence
+from pipeline.normalize.corroborate import currency_evidence, tax_evidence
 from pipeline.normalize.currency import normalize_currency
 from pipeline.normalize.dates import order_evidence, parse_date
 from pipeline.normalize.ids import normalize_iban, normalize_tax_id
-from pipeline.normalize.locales import DateOrder, canonical_locale, locale_currency
+from pipeline.normalize.locales import DateOrder, canonical_locale, locale_currency, locale_territory
 from pipeline.normalize.po import normalize_po_number
 from pipeline.normalize.po_change import POChangeError, compute_po_change
 from pipeline.normalize.vendors import VendorIndex, match_vendor
@@ -361,13 +361,8 @@ def normalize_extraction(ex: Extraction, ref: RefView, cfg: NormalizeConfig) -> 
     doc.fields["currency"] = cur_field
     doc.currency = currency
     doc.line_items = _line_items(ex, locale, currency)
-    _corroborate(doc, vendor, locale, country or country_of(locale), set(amount_currencies.values()))
+    _corroborate(doc, vendor, locale, country or locale_territory(locale), set(amount_currencies.values()))
     return doc
-
-
-def _amount(doc: NormalizedDocument, name: str) -> Decimal | None:
-    f = doc.fields.get(name)
-    return Decimal(f.value) if f is not None and f.valid and f.value is not None else None
 
 
 def _corroborate(
@@ -390,7 +385,7 @@ def _corroborate(
         doc.fields["currency"] = cur.model_copy(update={"corroborated_by": evidence})
     tax = doc.fields.get("tax")
     if tax is not None and tax.raw is not None and tax.valid:
-        evidence = tax_evidence(_amount(doc, "tax"), _amount(doc, "total"), _amount(doc, "subtotal"), country)
+        evidence = tax_evidence(doc.amount("tax"), doc.amount("total"), doc.amount("subtotal"), country)
         doc.fields["tax"] = tax.model_copy(update={"corroborated_by": evidence})
 
 

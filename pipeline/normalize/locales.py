@@ -60,12 +60,16 @@ def currency_precision(code: str | None) -> int:
 
 
 @lru_cache(maxsize=512)
+def locale_territory(locale: str | None) -> str | None:
+    """The ISO country of a locale (en_MY -> MY); None for a bare language."""
+    loc = canonical_locale(locale)
+    return (Locale.parse(loc).territory or None) if loc is not None else None
+
+
+@lru_cache(maxsize=512)
 def locale_currency(locale: str | None) -> str | None:
     """The currency in use in the locale's territory (de_DE -> EUR, en_MY -> MYR)."""
-    loc = canonical_locale(locale)
-    if loc is None:
-        return None
-    territory = Locale.parse(loc).territory
+    territory = locale_territory(locale)
     if not territory:
         return None
     from babel.numbers import get_territory_currencies

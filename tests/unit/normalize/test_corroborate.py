@@ -9,8 +9,9 @@ import pytest
 from pipeline.contracts import DocKind, Extraction, Outcome
 from pipeline.gate.policy import load_policy
 from pipeline.normalize.config import NormalizeConfig
-from pipeline.normalize.corroborate import country_of, currency_evidence, tax_evidence
+from pipeline.normalize.corroborate import currency_evidence, tax_evidence
 from pipeline.normalize.document import normalize_extraction
+from pipeline.normalize.locales import locale_territory
 from tests.unit.gate.helpers import failed, reason, run_gate
 from tests.unit.normalize.factories import acme_invoice, extraction, ref
 
@@ -18,7 +19,8 @@ MY = NormalizeConfig(default_locale="en_MY")
 
 
 def test_country_of_locale() -> None:
-    assert country_of("en_MY") == "MY" and country_of("de-DE") == "DE" and country_of(None) is None
+    assert locale_territory("en_MY") == "MY" and locale_territory("de-DE") == "DE"
+    assert locale_territory("de") is None and locale_territory(None) is None
 
 
 def test_currency_evidence_sources() -> None:
