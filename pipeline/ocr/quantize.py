@@ -53,13 +53,15 @@ class _Reader:
     """onnxruntime.quantization.CalibrationDataReader over captured feeds."""
 
     def __init__(self, feeds: Iterable[Feed]) -> None:
-        self._it: Iterator[Feed] = iter(feeds)
+        self._feeds = list(feeds)
+        self._it: Iterator[Feed] = iter(self._feeds)
 
     def get_next(self) -> Feed | None:
         return next(self._it, None)
 
-    def rewind(self) -> None:  # pragma: no cover - only called by calibration methods we do not use
-        raise NotImplementedError
+    def rewind(self) -> None:
+        """Start over (calibration methods other than MinMax read the data more than once)."""
+        self._it = iter(self._feeds)
 
 
 def to_opset13(src: Path, dst: Path) -> Path:

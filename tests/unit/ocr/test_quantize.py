@@ -91,3 +91,16 @@ def test_write_dict_from_model_metadata(tmp_path: Path) -> None:
     assert write_dict(_conv_net(tmp_path / "chars.onnx", with_chars=True), tmp_path / "dict.txt")
     assert (tmp_path / "dict.txt").read_text(encoding="utf-8").splitlines() == ["a", "b", "c"]
     assert not write_dict(_conv_net(tmp_path / "plain.onnx"), tmp_path / "none.txt")
+
+
+def test_calibration_reader_reads_every_feed_and_rewinds() -> None:
+    import numpy as np
+
+    from pipeline.ocr.quantize import _Reader
+
+    feeds = [{"x": np.full((1, 2), i, dtype=np.float32)} for i in range(3)]
+    reader = _Reader(iter(feeds))
+    first = [reader.get_next() for _ in range(4)]
+    assert first[3] is None and [f["x"][0, 0] for f in first[:3]] == [0, 1, 2]  # type: ignore[index]
+    reader.rewind()
+    assert reader.get_next() is feeds[0]
